@@ -1,0 +1,1 @@
+"""shopguide: the nightly AI shopping guide."""

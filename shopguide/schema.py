@@ -1,0 +1,134 @@
+"""Column names and types shared by every layer: one place, the shop's words.
+
+The canonical input shape is the H&M Kaggle schema. Source adapters produce pandas
+frames with exactly these columns (extra H&M columns are allowed on articles);
+the warehouse's ``raw`` schema stores them with the load's run date.
+"""
+
+from __future__ import annotations
+
+# Warehouse schemas, in the order data flows through them. ``raw``, ``staging``,
+# ``intermediate``, ``marts`` and ``outputs`` are private; only ``published`` is for
+# BI tools and marketing.
+RAW_SCHEMA = "raw"
+OUTPUTS_SCHEMA = "outputs"  # Spark results loaded for the run, before checks
+CANDIDATE_SCHEMA = "publish_candidates"  # dbt-built, contract-checked, not yet published
+PUBLISHED_SCHEMA = "published"
+
+# Canonical raw columns -> SQL type (portable between DuckDB and PostgreSQL).
+CUSTOMER_COLUMNS: dict[str, str] = {
+    "customer_id": "VARCHAR",
+    "fn": "DOUBLE PRECISION",
+    "active": "DOUBLE PRECISION",
+    "club_member_status": "VARCHAR",
+    "fashion_news_frequency": "VARCHAR",
+    "age": "DOUBLE PRECISION",
+    "postal_code": "VARCHAR",
+}
+
+ARTICLE_COLUMNS: dict[str, str] = {
+    "article_id": "VARCHAR",
+    "product_code": "BIGINT",
+    "prod_name": "VARCHAR",
+    "product_type_name": "VARCHAR",
+    "product_group_name": "VARCHAR",
+    "graphical_appearance_name": "VARCHAR",
+    "colour_group_name": "VARCHAR",
+    "perceived_colour_master_name": "VARCHAR",
+    "department_name": "VARCHAR",
+    "index_name": "VARCHAR",
+    "index_group_name": "VARCHAR",
+    "section_name": "VARCHAR",
+    "garment_group_name": "VARCHAR",
+    "detail_desc": "VARCHAR",
+}
+
+TRANSACTION_COLUMNS: dict[str, str] = {
+    "t_dat": "DATE",
+    "customer_id": "VARCHAR",
+    "article_id": "VARCHAR",
+    "price": "DOUBLE PRECISION",  # unit price
+    "sales_channel_id": "INTEGER",
+    # Extension of the H&M shape: units in the row (H&M rows are one unit each, so 1).
+    "quantity": "INTEGER",
+}
+# customer_id may be NULL in transactions: an anonymous sale counts for demand
+# forecasts but not for recommendations (UCI Online Retail has such rows).
+
+# Columns a source file must carry (the rest may be missing and become NULL).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id",),
+    "articles": ("article_id", "prod_name", "product_type_name", "product_group_name"),
+    "transactions": ("t_dat", "customer_id", "article_id", "price"),
+}
+
+RAW_TABLES: dict[str, dict[str, str]] = {
+    "customers": CUSTOMER_COLUMNS,
+    "articles": ARTICLE_COLUMNS,
+    "transactions": TRANSACTION_COLUMNS,
+}
+
+# Every raw row carries the run date that loaded it: loads are keyed by it.
+LOAD_COLUMN = "_run_date"
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "run_date": "DATE",
+    "source": "VARCHAR",  # file the row came from
+    "entity": "VARCHAR",  # customers | articles | transactions
+    "row_number": "BIGINT",
+    "reason": "VARCHAR",
+    "record": "VARCHAR",  # the offending row as JSON
+}
+
+# Published tables: stable names and documented columns. Each is built by a dbt model
+# with an enforced contract in ``publish_candidates`` and swapped into ``published``
+# in one transaction. ``run_date`` is the first column of each.
+PUBLISHED_TABLES: dict[str, dict[str, str]] = {
+    "recommendations": {
+        "run_date": "DATE",
+        "customer_id": "VARCHAR",
+        "rank": "INTEGER",
+        "article_id": "VARCHAR",
+        "score": "DOUBLE PRECISION",
+        "reason": "VARCHAR",
+    },
+    "demand_forecast": {
+        "run_date": "DATE",
+        "article_id": "VARCHAR",
+        "forecast_date": "DATE",
+        "units_p10": "DOUBLE PRECISION",
+        "units_p50": "DOUBLE PRECISION",
+        "units_p90": "DOUBLE PRECISION",
+        "model": "VARCHAR",
+    },
+    "email_campaign_list": {
+        "run_date": "DATE",
+        "customer_id": "VARCHAR",
+        "age_band": "VARCHAR",
+        "rank": "INTEGER",
+        "article_id": "VARCHAR",
+        "prod_name": "VARCHAR",
+        "product_type_name": "VARCHAR",
+        "colour_group_name": "VARCHAR",
+        "price": "DOUBLE PRECISION",
+        "reason": "VARCHAR",
+    },
+}
+
+PIPELINE_RUNS_COLUMNS: dict[str, str] = {
+    "run_date": "DATE",
+    "status": "VARCHAR",
+    "source": "VARCHAR",
+    "started_at": "TIMESTAMP",
+    "finished_at": "TIMESTAMP",
+    "duration_seconds": "DOUBLE PRECISION",
+    "row_counts": "VARCHAR",  # JSON: table -> rows published / loaded
+    "task_durations": "VARCHAR",  # JSON: task -> seconds
+    "message": "VARCHAR",
+}
+
+# Spark job inputs exported from the dbt marts to the lake, and outputs written back.
+# Layout: {lake}/run_date=YYYY-MM-DD/inputs/<name>.parquet and
+#         {lake}/run_date=YYYY-MM-DD/outputs/<name>/ (Spark parquet directories).
+SPARK_INPUTS = ("customers", "articles", "interactions", "transactions", "daily_sales")
+SPARK_OUTPUTS = ("recommendations", "demand_forecast")

@@ -1,0 +1,104 @@
+"""All configuration, read from environment variables with defaults, in one place.
+
+Nothing environment-specific is hard-coded elsewhere: the embedded default (a DuckDB
+file, Spark in-process, a local lake directory) and production (PostgreSQL, a Spark
+master, a Hadoop-compatible lake URI) differ only in these variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+SOURCES = ("generated", "hm", "online-retail", "movielens")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The run's configuration. Build it with :func:`load_settings`."""
+
+    home: Path
+    warehouse_url: str
+    lake: str
+    reports_dir: Path
+    source: str
+    source_path: str
+    spark_master: str
+    spark_driver_memory: str
+    top_k: int
+    email_top_n: int
+    forecast_horizon: int
+    quarantine_max_rate: float
+    dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
+    expectations_dir: Path = field(default=REPO_ROOT / "expectations")
+    spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
+
+    @property
+    def warehouse_kind(self) -> str:
+        return "postgres" if self.warehouse_url.startswith(("postgresql://", "postgres://")) else "duckdb"
+
+    @property
+    def duckdb_path(self) -> Path:
+        if self.warehouse_kind != "duckdb":
+            raise ValueError("duckdb_path asked of a PostgreSQL warehouse")
+        return Path(self.warehouse_url.removeprefix("duckdb://"))
+
+    @property
+    def spark_is_remote(self) -> bool:
+        """True when jobs go to a cluster through spark-submit instead of in-process."""
+        return not self.spark_master.startswith("local")
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings from the environment; keyword arguments override single fields."""
+    home = Path(_env("SHOPGUIDE_HOME", str(REPO_ROOT / "var"))).resolve()
+    warehouse = _env("SHOPGUIDE_WAREHOUSE", f"duckdb://{home / 'warehouse' / 'shopguide.duckdb'}")
+    if not warehouse.startswith(("duckdb:///", "postgresql://", "postgres://")):
+        raise ValueError(
+            f"SHOPGUIDE_WAREHOUSE={warehouse!r} is neither duckdb:///abs/path/file.duckdb "
+            "nor a postgresql:// URL"
+        )
+    settings = Settings(
+        home=home,
+        warehouse_url=warehouse,
+        lake=_env("SHOPGUIDE_LAKE", str(home / "lake")),
+        reports_dir=Path(_env("SHOPGUIDE_REPORTS", str(home / "reports"))),
+        source=_env("SHOPGUIDE_SOURCE", "generated"),
+        source_path=_env("SHOPGUIDE_SOURCE_PATH", str(home / "data" / "generated")),
+        spark_master=_env("SPARK_MASTER", "local[*]"),
+        spark_driver_memory=_env("SHOPGUIDE_SPARK_DRIVER_MEMORY", "4g"),
+        top_k=_env_int("SHOPGUIDE_TOP_K", 12),
+        email_top_n=_env_int("SHOPGUIDE_EMAIL_TOP_N", 5),
+        forecast_horizon=_env_int("SHOPGUIDE_FORECAST_HORIZON", 28),
+        quarantine_max_rate=_env_float("SHOPGUIDE_QUARANTINE_MAX_RATE", 0.05),
+    )
+    if settings.source not in SOURCES:
+        raise ValueError(f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")
+    return settings.with_(**overrides) if overrides else settings
