@@ -1,0 +1,212 @@
+"""``shopguide``: the command line. Every command calls the package's functions.
+
+Failures exit non-zero with one line on stderr saying what went wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date
+
+from shopguide.settings import SOURCES, load_settings
+
+
+def _date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shopguide",
+        description="The nightly AI shopping guide: ingest, model (dbt), validate (GX), "
+        "learn (Spark), publish. Configuration comes from SHOPGUIDE_* environment variables "
+        "(see README).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every task's progress")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write a synthetic shop in the H&M Kaggle schema")
+    gen.add_argument("--out", required=True, help="directory for articles/customers/transactions.parquet")
+    gen.add_argument("--customers", type=int, default=3000)
+    gen.add_argument("--articles", type=int, default=1500)
+    gen.add_argument("--days", type=int, default=365, help="days of history ending at --end-date")
+    gen.add_argument("--end-date", type=_date, default="2024-06-30")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--catalogue", help="reuse a real H&M articles.parquet as the catalogue")
+
+    run = sub.add_parser("run", help="run the nightly pipeline's tasks for one date, outside the scheduler")
+    run.add_argument("--date", required=True, type=_date, help="run date: the day whose data is processed")
+    run.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
+    run.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
+    run.add_argument("--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)")
+
+    exp = sub.add_parser("export", help="export a published list")
+    exp_sub = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
+    email = exp_sub.add_parser("email", help="the email campaign list (opted-in customers only) as CSV")
+    email.add_argument("--date", type=_date, help="run date; default: the latest published run")
+    email.add_argument("--out", required=True, help="CSV file to write")
+
+    summ = sub.add_parser("summary", help="rows per published table for a run date, and where files are")
+    summ.add_argument("--date", type=_date, help="default: the latest published run")
+
+    ev = sub.add_parser("evaluate", help="offline evaluation of the models on real data")
+    ev_sub = ev.add_subparsers(dest="what", required=True, metavar="WHAT")
+    recs = ev_sub.add_parser("recs", help="recommendation quality vs baselines")
+    recs.add_argument("--source", required=True, choices=("hm", "online-retail", "movielens", "generated"))
+    recs.add_argument("--path", required=True)
+    recs.add_argument("--train-end", type=_date, help="first day of the test window (time split)")
+    recs.add_argument("--test-days", type=int, default=7)
+    recs.add_argument("--k", type=int, default=12)
+    recs.add_argument("--split", choices=("time", "random-per-user"), default="time")
+    recs.add_argument("--test-fraction", type=float, default=0.25)
+    recs.add_argument("--seed", type=int, default=42)
+    recs.add_argument("--exclude-seen", action="store_true", help="never recommend training items")
+    recs.add_argument("--json", action="store_true", help="print one JSON object")
+    fc = ev_sub.add_parser("forecast", help="demand forecast quality vs baselines")
+    fc.add_argument("--source", required=True, choices=("hm", "online-retail", "generated"))
+    fc.add_argument("--path", required=True)
+    fc.add_argument("--train-end", required=True, type=_date, help="first day of the forecast window")
+    fc.add_argument("--horizon", type=int, default=28)
+    fc.add_argument("--top", type=int, help="only the N articles with the most units in training")
+    fc.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def cmd_generate(args) -> int:
+    from shopguide.generate import generate_shop
+
+    paths = generate_shop(
+        args.out,
+        customers=args.customers,
+        articles=args.articles,
+        days=args.days,
+        end_date=args.end_date,
+        seed=args.seed,
+        catalogue=args.catalogue,
+    )
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from shopguide.pipeline import STEPS, run_task
+    from shopguide.spark import stop_local_session
+
+    overrides = {}
+    if args.source:
+        overrides["source"] = args.source
+    if args.path:
+        overrides["source_path"] = args.path
+    settings = load_settings(**overrides)
+    names = [s.name for s in STEPS]
+    if args.only:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            raise SystemExit(f"shopguide: unknown task(s) {unknown}; tasks are {names}")
+        names = [n for n in names if n in args.only]
+    try:
+        for name in names:
+            result = run_task(name, args.date, settings)
+            print(f"{name}: {json.dumps(result, default=str)[:300]}")
+    finally:
+        stop_local_session()
+    return cmd_summary(argparse.Namespace(date=args.date), settings) if "publish" in names else 0
+
+
+def _latest_run(wh) -> str | None:
+    from shopguide.schema import PUBLISHED_SCHEMA
+    from shopguide.warehouse import qualified
+
+    if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
+        return None
+    value = wh.scalar(f"SELECT max(run_date) FROM {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} WHERE status = 'success'")
+    return None if value is None else str(value)[:10]
+
+
+def cmd_summary(args, settings=None) -> int:
+    from shopguide.schema import PUBLISHED_SCHEMA, PUBLISHED_TABLES
+    from shopguide.warehouse import open_warehouse, qualified
+
+    settings = settings or load_settings()
+    wh = open_warehouse(settings)
+    run_date = args.date or _latest_run(wh)
+    if run_date is None:
+        raise RuntimeError("nothing is published yet: run `make demo` or `shopguide run --date D` first")
+    print(f"\nshopguide run {run_date} — published tables ({settings.warehouse_kind}):")
+    for table in [*PUBLISHED_TABLES, "pipeline_runs"]:
+        rows = 0
+        if wh.table_exists(PUBLISHED_SCHEMA, table):
+            rows = wh.scalar(f"SELECT count(*) FROM {qualified(PUBLISHED_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)", [run_date])
+        print(f"  {PUBLISHED_SCHEMA}.{table:<22} {int(rows):>9,} rows")
+    where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else settings.warehouse_url.split("@")[-1]
+    print(f"warehouse:  {where}")
+    print(f"lake:       {settings.lake}/run_date={run_date}")
+    print(f"data docs:  {settings.reports_dir / 'data_docs' / 'index.html'}")
+    print(f"dbt docs:   {settings.reports_dir / 'dbt'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from shopguide.export import export_email_list
+
+    settings = load_settings()
+    rows, run_date = export_email_list(settings, args.date, args.out)
+    print(f"wrote {rows} rows of the {run_date} email campaign list to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    if args.what == "recs":
+        from shopguide.evaluation import evaluate_recs as evaluate
+    else:
+        from shopguide.forecasting import evaluate_forecast as evaluate
+    try:
+        result = evaluate(args)
+    finally:
+        from shopguide.spark import stop_local_session
+
+        stop_local_session()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "run": cmd_run,
+    "export": cmd_export,
+    "summary": cmd_summary,
+    "evaluate": cmd_evaluate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("shopguide: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the user; -v shows the traceback
+        if args.verbose:
+            logging.exception("shopguide %s failed", args.command)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"shopguide: error: {first}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

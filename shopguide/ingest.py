@@ -1,0 +1,241 @@
+"""Ingest: source files -> checked rows -> ``raw.*``, keyed by the run date.
+
+File-level problems (missing file, missing column, unreadable) stop the run with a
+:class:`~shopguide.sources.SourceError` naming the file. Row-level problems go to
+``raw.quarantine`` with the reason; the run goes on while the share of quarantined
+rows stays under ``SHOPGUIDE_QUARANTINE_MAX_RATE``, and stops otherwise.
+
+Loads are idempotent: articles and customers are upserted by key, transactions are
+replaced day by day for the days of the load window, and everything happens in one
+transaction, so a rerun of the same date leaves the same rows and a crash leaves the
+previous ones.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+
+from shopguide.schema import (
+    ARTICLE_COLUMNS,
+    CUSTOMER_COLUMNS,
+    LOAD_COLUMN,
+    QUARANTINE_COLUMNS,
+    RAW_SCHEMA,
+    TRANSACTION_COLUMNS,
+)
+from shopguide.settings import Settings
+from shopguide.warehouse import open_warehouse, qualified
+
+# Purchases before this day are taken for corrupt dates, not history.
+SHOP_OPENED = pd.Timestamp("2000-01-01")
+# Days before the run date that each nightly load re-reads, so late rows are picked up.
+LOOKBACK_DAYS = 7
+AGE_RANGE = (0, 120)
+# A single row with more units than this is an outlier (a typo or a bulk order
+# that would distort popularity and demand), not a shopper's purchase.
+MAX_UNITS_PER_ROW = 1000
+
+
+class IngestError(RuntimeError):
+    """Too many bad rows: the run stops before anything is loaded."""
+
+
+@dataclass
+class Checked:
+    """Rows that passed the checks, and the quarantined ones with their reasons."""
+
+    good: pd.DataFrame
+    bad: list[dict] = field(default_factory=list)
+
+    def reject(self, rows: pd.DataFrame, entity: str, source: str, reason: str) -> None:
+        for idx, row in rows.iterrows():
+            record = {k: (None if pd.isna(v) else str(v)) for k, v in row.items()}
+            self.bad.append(
+                {
+                    "entity": entity,
+                    "source": source,
+                    "row_number": int(idx) + 1,
+                    "reason": reason,
+                    "record": json.dumps(record, sort_keys=True),
+                }
+            )
+
+
+def _drop(checked: Checked, mask: pd.Series, entity: str, source: str, reason: str) -> None:
+    mask = mask.fillna(False).astype(bool)
+    if mask.any():
+        checked.reject(checked.good[mask], entity, source, reason)
+        checked.good = checked.good[~mask]
+
+
+def check_articles(articles: pd.DataFrame, source: str) -> Checked:
+    checked = Checked(articles.reset_index(drop=True))
+    _drop(checked, checked.good["article_id"].isna(), "articles", source, "article_id is missing")
+    _drop(
+        checked,
+        checked.good.duplicated("article_id", keep="first"),
+        "articles",
+        source,
+        "duplicate article_id (the first row was kept)",
+    )
+    return checked
+
+
+def check_customers(customers: pd.DataFrame, source: str) -> Checked:
+    checked = Checked(customers.reset_index(drop=True))
+    _drop(checked, checked.good["customer_id"].isna(), "customers", source, "customer_id is missing")
+    _drop(
+        checked,
+        checked.good.duplicated("customer_id", keep="first"),
+        "customers",
+        source,
+        "duplicate customer_id (the first row was kept)",
+    )
+    age = pd.to_numeric(checked.good["age"], errors="coerce")
+    bad_age = age.notna() & ((age < AGE_RANGE[0]) | (age > AGE_RANGE[1]))
+    # An impossible age is unknown, not a reason to lose the customer.
+    checked.good = checked.good.assign(age=age.where(~bad_age))
+    return checked
+
+
+def check_transactions(transactions: pd.DataFrame, known_articles: set[str], source: str) -> Checked:
+    checked = Checked(transactions.reset_index(drop=True))
+    t = lambda: checked.good  # noqa: E731 - the frame shrinks after each check
+    _drop(checked, t()["t_dat"].isna(), "transactions", source, "t_dat is missing or not a date")
+    _drop(checked, t()["t_dat"] < SHOP_OPENED, "transactions", source, f"t_dat before the shop opened ({SHOP_OPENED.date()})")
+    _drop(checked, t()["article_id"].isna(), "transactions", source, "article_id is missing")
+    _drop(
+        checked,
+        ~t()["article_id"].isin(known_articles),
+        "transactions",
+        source,
+        "article_id is not in the article catalogue",
+    )
+    price = pd.to_numeric(t()["price"], errors="coerce")
+    _drop(checked, price.isna(), "transactions", source, "price is missing or not a number")
+    _drop(checked, pd.to_numeric(t()["price"]) <= 0, "transactions", source, "price is zero or negative")
+    quantity = pd.to_numeric(t()["quantity"], errors="coerce")
+    _drop(checked, quantity.isna() | (quantity <= 0), "transactions", source, "quantity is missing, zero or negative")
+    _drop(
+        checked,
+        pd.to_numeric(t()["quantity"]) > MAX_UNITS_PER_ROW,
+        "transactions",
+        source,
+        f"quantity above {MAX_UNITS_PER_ROW} units in one row (outlier)",
+    )
+    return checked
+
+
+def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Reorder to the raw columns and give each its warehouse type."""
+    out = df.reindex(columns=list(columns)).copy()
+    for name, sql_type in columns.items():
+        if sql_type == "DATE":
+            out[name] = pd.to_datetime(out[name], errors="coerce").dt.date
+        elif sql_type in ("INTEGER", "BIGINT"):
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype("Int64")
+        elif sql_type == "DOUBLE PRECISION":
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
+        else:
+            out[name] = out[name].astype("string").astype(object).where(out[name].notna(), None)
+    return out
+
+
+def load_window(wh, run_date: str) -> tuple[date | None, date]:
+    """The days this run (re)loads: the lookback window, or all history on the first load."""
+    end = date.fromisoformat(run_date)
+    start = end - timedelta(days=LOOKBACK_DAYS - 1)
+    if wh.table_exists(RAW_SCHEMA, "transactions"):
+        earlier = wh.scalar(
+            f"SELECT count(*) FROM {qualified(RAW_SCHEMA, 'transactions')} WHERE t_dat < CAST({wh.param} AS DATE)",
+            [start.isoformat()],
+        )
+        if earlier:
+            return start, end
+    return None, end
+
+
+def ingest(settings: Settings, run_date: str, data=None) -> dict:
+    """Load the source's rows up to ``run_date`` into ``raw.*``; return row counts."""
+    from shopguide.sources import read_source
+
+    if data is None:
+        data = read_source(settings.source, settings.source_path)
+    wh = open_warehouse(settings)
+    files = data.files
+
+    articles = check_articles(data.articles, files.get("articles", settings.source))
+    customers = check_customers(data.customers, files.get("customers", settings.source))
+
+    known = set(articles.good["article_id"].dropna())
+    if wh.table_exists(RAW_SCHEMA, "articles"):
+        known |= set(wh.query_df(f"SELECT article_id FROM {qualified(RAW_SCHEMA, 'articles')}")["article_id"])
+
+    tx = data.transactions.copy()
+    tx["t_dat"] = pd.to_datetime(tx["t_dat"], errors="coerce")
+    if "quantity" not in tx:
+        tx["quantity"] = 1
+    start, end = load_window(wh, run_date)
+    in_window = tx["t_dat"].isna() | (tx["t_dat"] <= pd.Timestamp(end))
+    if start is not None:
+        in_window &= tx["t_dat"].isna() | (tx["t_dat"] >= pd.Timestamp(start))
+    transactions = check_transactions(tx[in_window], known, files.get("transactions", settings.source))
+
+    _enforce_quarantine_rate(settings, articles, customers, transactions, len(data.articles), len(data.customers), int(in_window.sum()))
+
+    good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
+    good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
+    good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
+    if start is None:
+        days = sorted(set(good_tx["t_dat"]))
+    else:
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+    quarantine = pd.DataFrame(articles.bad + customers.bad + transactions.bad, columns=[c for c in QUARANTINE_COLUMNS if c != "run_date"])
+    quarantine.insert(0, "run_date", date.fromisoformat(run_date))
+
+    with_load = lambda cols: {**cols, LOAD_COLUMN: "DATE"}  # noqa: E731
+    with wh.transaction() as con:
+        wh.replace_rows(RAW_SCHEMA, "articles", good_articles, with_load(ARTICLE_COLUMNS), "article_id", good_articles["article_id"], con)
+        wh.replace_rows(RAW_SCHEMA, "customers", good_customers, with_load(CUSTOMER_COLUMNS), "customer_id", good_customers["customer_id"], con)
+        wh.replace_rows(RAW_SCHEMA, "transactions", good_tx, with_load(TRANSACTION_COLUMNS), "t_dat", days, con)
+        wh.replace_rows(RAW_SCHEMA, "quarantine", quarantine, QUARANTINE_COLUMNS, "run_date", [date.fromisoformat(run_date)], con)
+    return {
+        "articles": len(good_articles),
+        "customers": len(good_customers),
+        "transactions": len(good_tx),
+        "quarantined": len(quarantine),
+        "window_start": None if start is None else start.isoformat(),
+        "window_end": end.isoformat(),
+    }
+
+
+def _enforce_quarantine_rate(settings: Settings, articles, customers, transactions, n_articles, n_customers, n_tx) -> None:
+    problems = []
+    for name, checked, total in (
+        ("articles", articles, n_articles),
+        ("customers", customers, n_customers),
+        ("transactions", transactions, n_tx),
+    ):
+        if total and len(checked.bad) / total > settings.quarantine_max_rate:
+            reasons = pd.Series([b["reason"] for b in checked.bad]).value_counts().head(3)
+            top = "; ".join(f"{r} ({n} rows)" for r, n in reasons.items())
+            source = checked.bad[0]["source"]
+            problems.append(
+                f"{name} from {source}: {len(checked.bad)} of {total} rows "
+                f"({len(checked.bad) / total:.1%}) are bad, over the limit of "
+                f"{settings.quarantine_max_rate:.1%} — {top}"
+            )
+    if problems:
+        raise IngestError(
+            "ingest stopped, nothing was loaded: "
+            + " | ".join(problems)
+            + ". Fix the source file, or raise SHOPGUIDE_QUARANTINE_MAX_RATE if this is expected."
+        )
+
+
+__all__ = ["IngestError", "ingest", "check_articles", "check_customers", "check_transactions"]

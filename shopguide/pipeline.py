@@ -1,0 +1,303 @@
+"""The nightly run: one ordered list of task functions.
+
+Each task is ``task(settings, run_date) -> dict`` and is a transaction: it reads and
+writes the run date's partition only, and a rerun replaces what it wrote. The
+Airflow DAG, ``shopguide run`` and the tests all call :func:`run_task`; none of
+them re-implements a step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from shopguide.schema import (
+    CANDIDATE_SCHEMA,
+    OUTPUTS_SCHEMA,
+    PIPELINE_RUNS_COLUMNS,
+    PUBLISHED_SCHEMA,
+    PUBLISHED_TABLES,
+    SPARK_OUTPUTS,
+)
+from shopguide.settings import Settings, load_settings
+from shopguide.steps import TASK_GROUPS
+from shopguide.warehouse import open_warehouse, qident, qualified, read_parquet
+
+log = logging.getLogger("shopguide.pipeline")
+
+TASK_RUNS_TABLE = "task_runs"  # private per-task log, folded into published.pipeline_runs
+TASK_RUNS_COLUMNS = {
+    "run_date": "DATE",
+    "task": "VARCHAR",
+    "status": "VARCHAR",
+    "started_at": "TIMESTAMP",
+    "finished_at": "TIMESTAMP",
+    "duration_seconds": "DOUBLE PRECISION",
+    "result": "VARCHAR",
+}
+
+# Marts exported for the Spark jobs: lake input name -> relation.
+SPARK_INPUT_RELATIONS = {
+    "customers": ("marts", "customer_profiles"),
+    "articles": ("marts", "article_features"),
+    "interactions": ("intermediate", "int_interactions_weighted"),
+    "transactions": ("staging", "stg_shop__transactions"),
+    "daily_sales": ("marts", "daily_sales"),
+}
+
+
+class PipelineError(RuntimeError):
+    """A task failed; the message is one line saying which task and why."""
+
+
+# -- the tasks ------------------------------------------------------------------------
+def ingest(settings: Settings, run_date: str, data=None) -> dict:
+    from shopguide.ingest import ingest as load_raw
+
+    return load_raw(settings, run_date, data)
+
+
+def validate_raw(settings: Settings, run_date: str) -> dict:
+    from shopguide.validation import validate_raw as check
+
+    return _summary(check(settings, run_date))
+
+
+def build_models(settings: Settings, run_date: str) -> dict:
+    from shopguide.dbt_runner import build_models as dbt_build
+
+    results = dbt_build(settings, run_date)
+    return {"dbt_nodes": len(results or [])}
+
+
+def export_inputs(settings: Settings, run_date: str) -> dict:
+    """Write the marts the Spark jobs read to ``lake/run_date=D/inputs/*.parquet``."""
+    from spark_jobs.common import input_path
+
+    wh = open_warehouse(settings)
+    counts = {}
+    for name, (schema, relation) in SPARK_INPUT_RELATIONS.items():
+        counts[name] = wh.export_parquet(
+            f"SELECT * FROM {qualified(schema, relation)}", input_path(settings.lake, run_date, name)
+        )
+    return counts
+
+
+def recommend(settings: Settings, run_date: str) -> dict:
+    from shopguide.spark import run_spark_job
+
+    run_spark_job(settings, "recommend", ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k)])
+    return {"job": "recommend"}
+
+
+def forecast(settings: Settings, run_date: str) -> dict:
+    from shopguide.spark import run_spark_job
+
+    args = ["--lake", settings.lake, "--run-date", run_date, "--horizon", str(settings.forecast_horizon)]
+    run_spark_job(settings, "forecast", args)
+    return {"job": "forecast"}
+
+
+def load_outputs(settings: Settings, run_date: str) -> dict:
+    """Load the run's Spark outputs into ``outputs.*``, replacing the run date's rows."""
+    from datetime import date as _date
+
+    from spark_jobs.common import output_path
+
+    wh = open_warehouse(settings)
+    counts = {}
+    with wh.transaction() as con:
+        for name in SPARK_OUTPUTS:
+            columns = PUBLISHED_TABLES[name]
+            frame = read_parquet(output_path(settings.lake, run_date, name))
+            frame.insert(0, "run_date", _date.fromisoformat(run_date))
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise PipelineError(f"Spark output {name} lacks columns {missing}")
+            counts[name] = wh.replace_rows(OUTPUTS_SCHEMA, name, frame, columns, "run_date", [_date.fromisoformat(run_date)], con)
+    return counts
+
+
+def build_candidates(settings: Settings, run_date: str) -> dict:
+    from shopguide.dbt_runner import build_published
+
+    results = build_published(settings, run_date, {"email_top_n": settings.email_top_n})
+    return {"dbt_nodes": len(results or [])}
+
+
+def validate_outputs(settings: Settings, run_date: str) -> dict:
+    from shopguide.validation import validate_outputs as check
+
+    return _summary(check(settings, run_date))
+
+
+def publish(settings: Settings, run_date: str) -> dict:
+    """Swap every published table to this run in one transaction, with its pipeline_runs row."""
+    ensure_published_tables(settings)
+    wh = open_warehouse(settings)
+    task_runs = _task_runs(wh, run_date)
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    started = min((r["started_at"] for r in task_runs), default=finished)
+    row_counts = {
+        table: int(wh.scalar(f"SELECT count(*) FROM {qualified(CANDIDATE_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)", [run_date]) or 0)
+        for table in PUBLISHED_TABLES
+    }
+    durations = {r["task"]: round(float(r["duration_seconds"]), 2) for r in task_runs}
+    extra = [_pipeline_runs_insert(wh, run_date, "success", settings.source, started, finished, row_counts, durations, "published")]
+    published = wh.publish(run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra)
+    return {"published": published}
+
+
+# -- the order ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    name: str
+    group: str  # the DAG's task group
+    func: Callable[..., dict]
+
+
+_FUNCS: dict[str, Callable[..., dict]] = {
+    "ingest": ingest,
+    "validate_raw": validate_raw,
+    "build_models": build_models,
+    "export_inputs": export_inputs,
+    "recommend": recommend,
+    "forecast": forecast,
+    "load_outputs": load_outputs,
+    "build_candidates": build_candidates,
+    "validate_outputs": validate_outputs,
+    "publish": publish,
+}
+STEPS: tuple[Step, ...] = tuple(Step(name, group, _FUNCS[name]) for group, names in TASK_GROUPS for name in names)
+STEP_BY_NAME = {step.name: step for step in STEPS}
+
+
+def run_task(name: str, run_date: str, settings: Settings | None = None, **kwargs) -> dict:
+    """Run one task for ``run_date``, log it in ``outputs.task_runs``; raise PipelineError on failure."""
+    settings = settings or load_settings()
+    date.fromisoformat(run_date)  # a clear error for a malformed date, before any work
+    step = STEP_BY_NAME[name]
+    started = datetime.now(UTC).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    log.info("shopguide %s for %s starting", name, run_date)
+    try:
+        result = step.func(settings, run_date, **kwargs)
+    except Exception as exc:
+        reason = _one_line(exc)
+        _record_task(settings, run_date, name, "failed", started, time.perf_counter() - t0, {"error": reason})
+        _record_failed_run(settings, run_date, name, reason)
+        log.error("shopguide %s for %s failed: %s", name, run_date, reason)
+        raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
+    _record_task(settings, run_date, name, "success", started, time.perf_counter() - t0, result)
+    log.info("shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result)
+    return result
+
+
+def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
+    """Run every task in order for one date (``shopguide run``, tests, benchmarks)."""
+    results = {}
+    for step in STEPS:
+        extra = {"data": data} if step.name == "ingest" and data is not None else {}
+        results[step.name] = run_task(step.name, run_date, settings, **extra)
+    return results
+
+
+def prepare_inputs(settings: Settings, run_date: str, data) -> dict:
+    """Ingest ``data``, build the marts and export the Spark inputs (used by evaluation)."""
+    return {
+        "ingest": ingest(settings, run_date, data),
+        "build_models": build_models(settings, run_date),
+        "export_inputs": export_inputs(settings, run_date),
+    }
+
+
+# -- bookkeeping ------------------------------------------------------------------------
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if "\n" not in text else text.splitlines()[0] + " (…) " + text.splitlines()[-1]
+
+
+def _summary(result: dict) -> dict:
+    """Keep the JSON-able parts of a validation result for XCom and the task log."""
+    return json.loads(json.dumps(result, default=str))
+
+
+def _record_task(settings, run_date, task, status, started, seconds, result) -> None:
+    import pandas as pd
+
+    wh = open_warehouse(settings)
+    row = pd.DataFrame(
+        [
+            {
+                "run_date": date.fromisoformat(run_date),
+                "task": task,
+                "status": status,
+                "started_at": started,
+                "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                "duration_seconds": round(seconds, 3),
+                "result": json.dumps(result, default=str),
+            }
+        ]
+    )
+    with wh.transaction() as con:
+        wh.ensure_table(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, TASK_RUNS_COLUMNS)
+        wh._exec(
+            con,
+            f"DELETE FROM {qualified(OUTPUTS_SCHEMA, TASK_RUNS_TABLE)} WHERE run_date = CAST({wh.param} AS DATE) AND {qident('task')} = {wh.param}",
+            [run_date, task],
+        )
+        wh._bulk_insert(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, row)
+
+
+def _task_runs(wh, run_date: str) -> list[dict]:
+    if not wh.table_exists(OUTPUTS_SCHEMA, TASK_RUNS_TABLE):
+        return []
+    df = wh.query_df(
+        f"SELECT * FROM {qualified(OUTPUTS_SCHEMA, TASK_RUNS_TABLE)} WHERE run_date = CAST({wh.param} AS DATE) AND status = 'success'",
+        [run_date],
+    )
+    return df.to_dict("records")
+
+
+def _pipeline_runs_insert(wh, run_date, status, source, started, finished, row_counts, durations, message):
+    cols = ", ".join(qident(c) for c in PIPELINE_RUNS_COLUMNS)
+    marks = ", ".join(
+        f"CAST({wh.param} AS DATE)" if c == "run_date" else wh.param for c in PIPELINE_RUNS_COLUMNS
+    )
+    params = [
+        run_date,
+        status,
+        source,
+        started,
+        finished,
+        round((finished - started).total_seconds(), 2),
+        json.dumps(row_counts, sort_keys=True),
+        json.dumps(durations, sort_keys=True),
+        message,
+    ]
+    return f"INSERT INTO {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} ({cols}) VALUES ({marks})", params
+
+
+def _record_failed_run(settings: Settings, run_date: str, task: str, reason: str) -> None:
+    """A failed run leaves the published data alone and says so in pipeline_runs."""
+    try:
+        wh = open_warehouse(settings)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        sql, params = _pipeline_runs_insert(wh, run_date, "failed", settings.source, now, now, {}, {}, f"{task}: {reason}"[:2000])
+        with wh.transaction() as con:
+            wh.ensure_table(con, PUBLISHED_SCHEMA, "pipeline_runs", PIPELINE_RUNS_COLUMNS)
+            wh._exec(con, sql, params)
+    except Exception as exc:  # the original failure matters more than its bookkeeping
+        log.warning("could not record the failed run in pipeline_runs: %s", exc)
+
+
+def ensure_published_tables(settings: Settings) -> None:
+    """Create the published tables empty, so BI tools can connect before the first run."""
+    wh = open_warehouse(settings)
+    with wh.transaction() as con:
+        for table, columns in {**PUBLISHED_TABLES, "pipeline_runs": PIPELINE_RUNS_COLUMNS}.items():
+            wh.ensure_table(con, PUBLISHED_SCHEMA, table, columns)

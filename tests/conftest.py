@@ -1,0 +1,67 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from support import make_settings
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One small local Spark session for the whole test run (2 cores, 2 shuffle partitions)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    # Python workers must run the venv's interpreter (pandas, numpy, statsforecast).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("shopguide-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+PG_ADMIN_URL = os.environ.get("SHOPGUIDE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards; its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"shopguide_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_settings(request, tmp_path):
+    """Settings for a DuckDB file, then for a fresh PostgreSQL database."""
+    if request.param == "duckdb":
+        return make_settings(tmp_path)
+    return make_settings(tmp_path, request.getfixturevalue("pg_url"))

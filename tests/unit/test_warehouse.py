@@ -1,0 +1,115 @@
+"""The warehouse adapter on DuckDB and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from shopguide.schema import PUBLISHED_TABLES
+from shopguide.settings import load_settings
+from shopguide.warehouse import open_warehouse, qident
+from support import make_settings
+
+COLUMNS = {"day": "DATE", "name": "VARCHAR", "value": "DOUBLE PRECISION"}
+
+
+def frame(day: str, *values: float) -> pd.DataFrame:
+    return pd.DataFrame({"day": [date.fromisoformat(day)] * len(values), "name": [f"n{i}" for i in range(len(values))], "value": list(values)})
+
+
+def test_replace_rows_is_idempotent_and_keyed(any_settings):
+    wh = open_warehouse(any_settings)
+    wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
+    wh.replace_rows("raw", "t", frame("2024-01-02", 3), COLUMNS, "day", [date(2024, 1, 2)])
+    wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
+    got = wh.query_df('SELECT day, count(*) AS n, sum(value) AS s FROM raw.t GROUP BY day ORDER BY day')
+    assert got["n"].tolist() == [2, 1]
+    assert got["s"].tolist() == [3.0, 3.0]
+
+
+def test_failed_load_leaves_previous_rows(any_settings):
+    wh = open_warehouse(any_settings)
+    wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
+    bad = frame("2024-01-01", 5).assign(value=["not a number"])
+    with pytest.raises(Exception):
+        wh.replace_rows("raw", "t", bad, COLUMNS, "day", [date(2024, 1, 1)])
+    assert wh.scalar("SELECT count(*) FROM raw.t") == 2
+
+
+def _candidates(wh, run_date: str, n: int) -> None:
+    recs = pd.DataFrame(
+        {
+            "run_date": [date.fromisoformat(run_date)] * n,
+            "customer_id": [f"c{i}" for i in range(n)],
+            "rank": [1] * n,
+            "article_id": ["a"] * n,
+            "score": [1.0] * n,
+            "reason": ["popular with customers like you"] * n,
+        }
+    )
+    for table, columns in PUBLISHED_TABLES.items():
+        df = recs if table == "recommendations" else pd.DataFrame(columns=list(columns))
+        wh.replace_rows("publish_candidates", table, df, columns, "run_date", [date.fromisoformat(run_date)])
+
+
+def test_publish_swaps_one_run_atomically(any_settings):
+    wh = open_warehouse(any_settings)
+    _candidates(wh, "2024-01-01", 3)
+    counts = wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published")
+    assert counts["recommendations"] == 3
+    _candidates(wh, "2024-01-01", 5)
+    wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published")
+    assert wh.scalar("SELECT count(*) FROM published.recommendations") == 5
+
+    # A publication that fails half-way (a statement in the same transaction errors)
+    # leaves the previous complete run in place.
+    _candidates(wh, "2024-01-01", 7)
+    with pytest.raises(Exception):
+        wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published", extra=[("SELECT * FROM no_such_table", [])])
+    assert wh.scalar("SELECT count(*) FROM published.recommendations") == 5
+
+
+@pytest.mark.postgres
+def test_postgres_readers_never_see_a_mixed_run(tmp_path, pg_url):
+    settings = make_settings(tmp_path, pg_url)
+    wh = open_warehouse(settings)
+    _candidates(wh, "2024-01-01", 50)
+    wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published")
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            seen.add(int(wh.scalar("SELECT count(*) FROM published.recommendations")))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for n in (200, 50, 200, 50):
+            _candidates(wh, "2024-01-01", n)
+            wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published")
+    finally:
+        stop.set()
+        thread.join()
+    assert seen <= {50, 200}, f"a reader saw a partial run: {sorted(seen)}"
+
+
+def test_identifiers_are_quoted():
+    assert qident('we"ird') == '"we""ird"'
+
+
+def test_settings_reject_unknown_warehouse(monkeypatch):
+    monkeypatch.setenv("SHOPGUIDE_WAREHOUSE", "mysql://x")
+    with pytest.raises(ValueError, match="SHOPGUIDE_WAREHOUSE"):
+        load_settings()
+
+
+def test_settings_pick_postgres(monkeypatch):
+    monkeypatch.setenv("SHOPGUIDE_WAREHOUSE", "postgresql://u:p@h:5433/db")
+    settings = load_settings()
+    assert settings.warehouse_kind == "postgres"
+    env = open_warehouse(settings).dbt_env()
+    assert env["SHOPGUIDE_PG_PORT"] == "5433" and env["SHOPGUIDE_PG_DATABASE"] == "db"
