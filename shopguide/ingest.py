@@ -211,6 +211,9 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
         "quarantined": len(quarantine),
         "window_start": None if start is None else start.isoformat(),
         "window_end": end.isoformat(),
+        # What the source's documented cleaning removed, and facts worth a log line.
+        "source_dropped": dict(getattr(data, "dropped", {}) or {}),
+        "source_notes": list(getattr(data, "notes", []) or []),
     }
 
 

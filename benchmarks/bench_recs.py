@@ -1,0 +1,249 @@
+"""Recommender benchmark: quality on the shared real datasets and speed on generated data.
+
+    python benchmarks/bench_recs.py [--skip-quality] [--skip-speed] [--customers 100000 ...]
+
+Writes its section of benchmarks/results.md (between the ``recs`` markers) and prints
+the same numbers as JSON. Quality uses ``shopguide.evaluation.evaluate_recs``, exactly
+what ``shopguide evaluate recs`` runs; speed runs the nightly ``recommend`` job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = Path(os.environ.get("SHOPGUIDE_SHARED_DATA", REPO.parent / "shared" / "data"))
+RESULTS = REPO / "benchmarks" / "results.md"
+BEGIN, END = "<!-- recs:begin -->", "<!-- recs:end -->"
+
+QUALITY = [
+    {
+        "name": "MovieLens-100k, Recommenders protocol",
+        "metric": "ndcg_at_k",
+        "bar": "nDCG@10 >= 0.475",
+        "args": dict(source="movielens", path=str(DATA / "movielens-100k"), split="random-per-user", test_fraction=0.25, seed=42, k=10, exclude_seen=True, train_end=None, test_days=None),
+        "cli": "--source movielens --path ../shared/data/movielens-100k --split random-per-user --test-fraction 0.25 --seed 42 --k 10 --exclude-seen",
+        "check": lambda r: r["models"]["hybrid"]["ndcg_at_k"] >= 0.475,
+    },
+    {
+        "name": "UCI Online Retail, temporal",
+        "metric": "map_at_k",
+        "bar": "MAP@12 >= 1.10 x best baseline",
+        "args": dict(source="online-retail", path=str(DATA / "online-retail" / "online_retail_2010-12-01_2011-09-30.csv.gz"), split="time", train_end="2011-09-16", test_days=14, k=12, exclude_seen=False, test_fraction=0.25, seed=42),
+        "cli": "--source online-retail --path ../shared/data/online-retail/online_retail_2010-12-01_2011-09-30.csv.gz --train-end 2011-09-16 --test-days 14 --k 12",
+        "check": lambda r: r["models"]["hybrid"]["map_at_k"] >= 1.10 * _best_baseline(r),
+    },
+    {
+        "name": "H&M week, temporal",
+        "metric": "map_at_k",
+        "bar": "MAP@12 >= 1.05 x best baseline",
+        "args": dict(source="hm", path=str(DATA / "hm"), split="time", train_end="2020-09-20", test_days=2, k=12, exclude_seen=False, test_fraction=0.25, seed=42),
+        "cli": "--source hm --path ../shared/data/hm --train-end 2020-09-20 --test-days 2 --k 12",
+        "check": lambda r: r["models"]["hybrid"]["map_at_k"] >= 1.05 * _best_baseline(r),
+    },
+]
+
+
+def _best_baseline(result: dict) -> float:
+    return max(result["models"]["popularity"]["map_at_k"], result["models"]["repurchase"]["map_at_k"])
+
+
+class PeakMemory:
+    """Peak resident memory of this process and its children (the JVM, Python workers)."""
+
+    def __init__(self, interval: float = 0.5):
+        import psutil
+
+        self._proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.is_set():
+            total = 0
+            try:
+                for p in [self._proc, *self._proc.children(recursive=True)]:
+                    total += p.memory_info().rss
+            except Exception:  # a worker exiting between listing and reading
+                pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_quality() -> list[dict]:
+    from shopguide.evaluation import evaluate_recs
+
+    rows = []
+    for case in QUALITY:
+        if not Path(case["args"]["path"]).exists():
+            rows.append({"name": case["name"], "skipped": f"{case['args']['path']} missing"})
+            continue
+        started = time.time()
+        result = evaluate_recs(argparse.Namespace(**case["args"]))
+        rows.append({"name": case["name"], "cli": case["cli"], "bar": case["bar"], "metric": case["metric"], "passed": bool(case["check"](result)), "seconds": round(time.time() - started, 1), "result": result})
+        print(json.dumps(rows[-1], default=str), flush=True)
+    return rows
+
+
+def run_speed(customers: int, articles: int, days: int, rank: int) -> dict:
+    """Generate a shop, prepare its lake inputs, time the recommend stage and the top-K."""
+    import numpy as np
+
+    from shopguide.generate import generate_shop
+    from shopguide.pipeline import prepare_inputs
+    from shopguide.settings import load_settings
+    from shopguide.sources import read_source
+    from spark_jobs import recommend as job
+    from spark_jobs.common import get_spark, read_input
+    from spark_jobs.recs_als import article_matrix, fit_als, score_top_k, set_checkpoint_dir
+    from spark_jobs.recs_baseline import sellable_articles
+    from spark_jobs.recs_common import RecsConfig
+    from spark_jobs.recs_hybrid import interactions_as_of
+    from spark_jobs.recs_topk import top_k_dense
+
+    out: dict = {"customers": customers, "articles": articles, "days": days, "rank": rank}
+    with tempfile.TemporaryDirectory(prefix="shopguide-bench-recs-") as tmp_name:
+        tmp = Path(tmp_name)
+        t = time.time()
+        end_date = "2024-06-30"
+        generate_shop(tmp / "data", customers=customers, articles=articles, days=days, end_date=end_date, seed=42)
+        data = read_source("generated", tmp / "data")
+        out["transactions"] = len(data.transactions)
+        out["generate_seconds"] = round(time.time() - t, 1)
+        settings = load_settings().with_(home=tmp, warehouse_url=f"duckdb://{tmp / 'wh.duckdb'}", lake=str(tmp / "lake"), reports_dir=tmp / "reports")
+        t = time.time()
+        prepare_inputs(settings, end_date, data)
+        out["prepare_inputs_seconds"] = round(time.time() - t, 1)
+
+        with PeakMemory() as mem:
+            t = time.time()
+            job.main(["--lake", settings.lake, "--run-date", end_date, "--top-k", "12", "--evaluate"])
+            out["stage_seconds"] = round(time.time() - t, 1)
+            spark = get_spark("shopguide-bench")
+            metrics = spark.read.parquet(f"{settings.lake}/run_date={end_date}/outputs/model_metrics").toPandas()
+            out["holdout_map_at_12"] = {r.model: round(r.map_at_k, 4) for r in metrics.itertuples()}
+
+            config = RecsConfig().replace(als_rank=rank)
+            set_checkpoint_dir(spark, str(tmp / "ckpt"))
+            tx = read_input(spark, settings.lake, end_date, "transactions")
+            arts = read_input(spark, settings.lake, end_date, "articles")
+            inter = interactions_as_of(tx, end_date, config).cache()
+            inter.count()
+            t = time.time()
+            factors = fit_als(inter, "weight", config)
+            factors.customers.cache().count()
+            factors.articles.cache().count()
+            out["als_fit_seconds"] = round(time.time() - t, 1)
+            n_users = factors.customers.count()
+            ids, matrix = article_matrix(factors.articles, sellable_articles(arts))
+            out["als_customers"], out["sellable_articles_scored"] = n_users, len(ids)
+
+            t = time.time()
+            score_top_k(factors.customers, ids, matrix, 12).write.format("noop").mode("overwrite").save()
+            blocked = time.time() - t
+            t = time.time()
+            factors.model.recommendForAllUsers(12).write.format("noop").mode("overwrite").save()
+            builtin = time.time() - t
+            users = factors.customers.toPandas()
+            u = np.stack(users["vector"].to_numpy()).astype(np.float32)
+            t = time.time()
+            for start in range(0, len(u), 4096):
+                top_k_dense(u[start : start + 4096], matrix, 12)
+            reference = time.time() - t
+            out["topk_customers_per_second"] = {
+                "blocked_mapInPandas": round(n_users / blocked),
+                "recommendForAllUsers_12": round(n_users / builtin),
+                "numpy_single_process": round(n_users / reference),
+            }
+        out["peak_memory_gib"] = round(mem.peak / 2**30, 2)
+    return out
+
+
+def render(quality: list[dict], speed: dict | None) -> str:
+    lines = [BEGIN, "## Recommender (issue 3)", ""]
+    lines.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores shared with other jobs (numbers are pessimistic when the machine is busy).")
+    lines.append("")
+    if quality:
+        lines += [
+            "### Quality (`shopguide evaluate recs`)",
+            "",
+            "| data and protocol | bar | hybrid | als | popularity | repurchase | cold (MAP@k) | users | met? | seconds |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in quality:
+            if "skipped" in row:
+                lines.append(f"| {row['name']} | skipped: {row['skipped']} |||||||||")
+                continue
+            r, m = row["result"], row["metric"]
+            cells = [f"{r['models'][name][m]:.4f}" for name in ("hybrid", "als", "popularity", "repurchase")]
+            cold = f"{r['cold']['map_at_k']:.4f} ({r['cold']['users']})" if "cold" in r else "-"
+            lines.append(f"| {row['name']} (`{m}`) | {row['bar']} | {' | '.join(cells)} | {cold} | {r['users']} | {'yes' if row['passed'] else '**no**'} | {row['seconds']} |")
+        lines += ["", "Commands (`shopguide evaluate recs ... --json`):", ""]
+        lines += [f"- `shopguide evaluate recs {row['cli']}`" for row in quality if "cli" in row]
+        lines.append("")
+    if speed:
+        tk = speed["topk_customers_per_second"]
+        lines += [
+            "### Speed (generated shop)",
+            "",
+            f"- data: {speed['customers']:,} customers, {speed['articles']:,} articles, {speed['transactions']:,} transactions over {speed['days']} days",
+            f"- whole recommend stage (`recommend --evaluate`: features, validation ranker, ALS, candidates, ranking, holdout evaluation): **{speed['stage_seconds']} s**",
+            f"- ALS fit (rank {speed['rank']}, {speed['als_customers']:,} customers): {speed['als_fit_seconds']} s",
+            f"- top-12 over {speed['sellable_articles_scored']:,} sellable articles, customers/s: blocked mapInPandas **{tk['blocked_mapInPandas']:,}**, "
+            f"`recommendForAllUsers(12)` {tk['recommendForAllUsers_12']:,} (scores every article), single-process numpy {tk['numpy_single_process']:,}",
+            f"- peak memory (driver + JVM + Python workers): {speed['peak_memory_gib']} GiB",
+            f"- holdout MAP@12 on the generated shop: {speed['holdout_map_at_12']}",
+            "",
+        ]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--rank", type=int, default=64)
+    args = parser.parse_args(argv)
+    quality = [] if args.skip_quality else run_quality()
+    speed = None if args.skip_speed else run_speed(args.customers, args.articles, args.days, args.rank)
+    if speed:
+        print(json.dumps(speed), flush=True)
+    write_section(render(quality, speed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+-- Units, revenue and distinct (known) customers per article and day, anonymous sales included.
+
+with
+
+transactions as (
+
+    select * from {{ ref('stg_shop__transactions') }}
+
+),
+
+daily as (
+
+    select
+        article_id,
+        t_dat as sale_date,
+        cast(sum(quantity) as bigint) as units,
+        sum(price * quantity) as revenue,
+        count(distinct customer_id) as customers
+    from transactions
+    group by article_id, t_dat
+
+)
+
+select * from daily

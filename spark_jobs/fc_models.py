@@ -1,0 +1,324 @@
+"""Per-series forecasting models and metrics on plain numpy arrays (no Spark here).
+
+Spark calls these inside ``applyInPandas`` (one article at a time); the driver uses
+the pooled fitting helpers on the collected backtest rows; the evaluation command and
+the benchmark call the very same functions.
+
+Vocabulary:
+- *calendar series*: one value per calendar day, zero-filled (closed days are 0).
+- *open-day series*: the calendar series with the shop's closed days removed, so a
+  closed day does not look like a day without demand.
+- *level*: expected units per open day; a daily forecast is level x weekday factor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SEASON = 7
+
+# Level estimators, all "units per open day". The ensemble weights them per demand
+# class by their pooled backtest error (see fit_weights).
+ESTIMATORS = (
+    "mean_7",
+    "mean_28",
+    "mean_56",
+    "mean_112",
+    "weekly_trimmed_mean",
+    "weekly_median",
+    "capped_mean_91",
+    "imapa",
+    "adida",
+    "tsb",
+    "buyers_x_median_basket",
+    "buyers_trend_capped_mean",
+    "capped_mean_182",
+    "tight_capped_mean_56",
+    "winsorised_weekly_mean",
+)
+# statsforecast models among the estimators (fitted on the last STATS_WINDOW open days).
+STATS_WINDOW = 182
+DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
+
+
+# -- baselines on the calendar series ---------------------------------------------
+def naive(y: np.ndarray, horizon: int) -> np.ndarray:
+    """Last observed value, repeated."""
+    last = float(y[-1]) if len(y) else 0.0
+    return np.full(horizon, last)
+
+
+def seasonal_naive(y: np.ndarray, horizon: int, season: int = SEASON) -> np.ndarray:
+    """The value one season back, repeated season after season."""
+    if len(y) == 0:
+        return np.zeros(horizon)
+    if len(y) < season:
+        return naive(y, horizon)
+    last_season = np.asarray(y[-season:], dtype=float)
+    return np.resize(last_season, horizon)
+
+
+def window_average(y: np.ndarray, horizon: int, window: int = 28) -> np.ndarray:
+    """Mean of the last ``window`` days, flat."""
+    if len(y) == 0:
+        return np.zeros(horizon)
+    return np.full(horizon, float(np.mean(y[-window:])))
+
+
+def seasonal_naive_residuals(
+    y: np.ndarray, season: int = SEASON, lookback: int = 182
+) -> np.ndarray:
+    """In-sample errors of the seasonal-naive forecast over the last ``lookback`` days."""
+    y = np.asarray(y, dtype=float)
+    if len(y) <= season:
+        return np.zeros(0)
+    errors = y[season:] - y[:-season]
+    return errors[-lookback:]
+
+
+def mase_scale(y: np.ndarray, season: int = SEASON) -> float:
+    """In-sample mean absolute error of seasonal naive: the MASE denominator (nan if undefined)."""
+    y = np.asarray(y, dtype=float)
+    if len(y) <= season:
+        return float("nan")
+    return float(np.mean(np.abs(y[season:] - y[:-season])))
+
+
+def empirical_interval(
+    point: np.ndarray,
+    residuals: np.ndarray,
+    low: float = 0.1,
+    high: float = 0.9,
+    season: int = SEASON,
+) -> tuple[np.ndarray, np.ndarray]:
+    """p10/p90 from residual quantiles, widened with the square root of the seasons ahead.
+
+    A forecast k seasons ahead repeats a value k seasons old, so its error is
+    roughly a sum of k one-season errors: spread grows like sqrt(k).
+    """
+    horizon = len(point)
+    if len(residuals) == 0:
+        return point.copy(), point.copy()
+    q_low, q_high = np.quantile(residuals, [low, high])
+    seasons_ahead = np.sqrt(np.arange(horizon) // season + 1)
+    lower = np.maximum(point + q_low * seasons_ahead, 0.0)
+    upper = np.maximum(point + q_high * seasons_ahead, lower)
+    return np.minimum(lower, point), np.maximum(upper, point)
+
+
+# -- the shopguide ensemble: level estimators on the open-day series ---------------
+def _stats_level(model, y: np.ndarray) -> float:
+    value = float(model.forecast(y=y, h=1)["mean"][0])
+    return value if np.isfinite(value) else float(np.mean(y))
+
+
+def level_estimates(
+    y_open: np.ndarray, week: int = 6, buyers_open: np.ndarray | None = None
+) -> np.ndarray:
+    """Every estimator's units per open day for an open-day history (oldest first).
+
+    ``week`` is the number of open days per week: weekly sums use blocks of it, so
+    a week always holds each open weekday once. ``buyers_open`` (customers per day,
+    same days) drives the two buyer-based estimators: the number of buyers is far
+    less lumpy than units, which one wholesale order can multiply.
+    """
+    y = np.asarray(y_open, dtype=float)
+    out = np.zeros(len(ESTIMATORS))
+    n = len(y)
+    if n == 0 or not y.any():
+        return out
+    out[0], out[1], out[2], out[3] = y[-7:].mean(), y[-28:].mean(), y[-56:].mean(), y[-112:].mean()
+    weeks = min(8, n // week)
+    if weeks >= 1:
+        sums = np.sort(y[n - weeks * week :].reshape(weeks, week).sum(axis=1))
+        # Trimming the best and worst week keeps one wholesale order from setting the level.
+        out[4] = (sums[1:-1].mean() if weeks >= 4 else sums.mean()) / week
+        out[5] = np.median(sums) / week
+    else:
+        out[4] = out[5] = y.mean()
+    recent = y[-91:]
+    sold = recent[recent > 0]
+    cap = max(5.0 * float(np.median(sold)), 1.0) if len(sold) else 1.0
+    out[6] = np.minimum(recent, cap).mean()
+    window = y[-STATS_WINDOW:]
+    if len(window) >= 14 and np.count_nonzero(window) >= 2:
+        from statsforecast.models import ADIDA, IMAPA, TSB
+
+        out[7] = _stats_level(IMAPA(), window)
+        out[8] = _stats_level(ADIDA(), window)
+        out[9] = _stats_level(TSB(alpha_d=0.1, alpha_p=0.1), window)
+    else:
+        out[7:10] = out[1]
+    buyers = (y > 0).astype(float) if buyers_open is None else np.asarray(buyers_open, dtype=float)
+    # anonymous sales have no customer id: count a day with units but no known buyer as one buyer
+    buyers = np.where((y > 0) & (buyers <= 0), 1.0, buyers)
+    long = slice(-182, None)
+    days_with_buyers = buyers[long] > 0
+    if days_with_buyers.any():
+        basket = float(np.median(y[long][days_with_buyers] / buyers[long][days_with_buyers]))
+        out[10] = buyers[-56:].mean() * basket
+        long_buyers = buyers[long].mean()
+        capped_long = np.minimum(y[long], cap).mean()
+        out[11] = (
+            capped_long * (buyers[-56:].mean() / long_buyers) if long_buyers > 0 else capped_long
+        )
+    out[12] = np.minimum(y[-182:], cap).mean()
+    tight = max(3.0 * float(np.median(sold)), 1.0) if len(sold) else 1.0
+    out[13] = np.minimum(y[-56:], tight).mean()
+    weeks = min(13, n // week)
+    if weeks >= 1:
+        sums = y[n - weeks * week :].reshape(weeks, week).sum(axis=1)
+        out[14] = np.minimum(sums, 2.0 * max(float(np.median(sums)), 1.0)).mean() / week
+    else:
+        out[14] = y.mean()
+    return np.maximum(out, 0.0)
+
+
+def demand_class(y_open: np.ndarray, lookback: int = 91) -> str:
+    """Syntetos-Boylan class of the recent open-day demand (ADI 1.32, CV² 0.49 cut-offs)."""
+    y = np.asarray(y_open[-lookback:], dtype=float)
+    sold = y[y > 0]
+    if len(sold) == 0:
+        return "lumpy"
+    adi = len(y) / len(sold)
+    cv2 = float(np.var(sold) / np.mean(sold) ** 2) if len(sold) > 1 else 0.0
+    if adi < 1.32:
+        return "smooth" if cv2 < 0.49 else "erratic"
+    return "intermittent" if cv2 < 0.49 else "lumpy"
+
+
+def fit_weights(
+    X: np.ndarray, y: np.ndarray, bias_ratio: float = 1.0, iters: int = 40, sample_weight=None
+) -> np.ndarray:
+    """Non-negative weights w minimising Σ|y − Xw| subject to Σ Xw = bias_ratio · Σ y.
+
+    Pooled over many articles and backtest windows, so each weight reflects how well
+    an estimator did on this shop's data. Absolute error (what WAPE measures) is
+    minimised by iteratively reweighted least squares; the equality keeps the total
+    on target (the L1 optimum alone is a median and under-forecasts skewed demand).
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, k = X.shape
+    if n == 0 or not np.any(y):
+        return np.full(k, 1.0 / k)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    target = bias_ratio * float(y @ sw)
+    floor = 1e-3 * max(float(np.mean(np.abs(y))), 1e-9)
+    w = np.full(k, 1.0 / k)
+    for _ in range(iters):
+        r = np.abs(y - X @ w)
+        s = sw / np.maximum(r, floor)
+        w_new = _constrained_nonneg_lsq(X, y, s, sw, target)
+        if np.allclose(w_new, w, atol=1e-7):
+            w = w_new
+            break
+        w = w_new
+    return w
+
+
+def _constrained_nonneg_lsq(X, y, s, sw, target) -> np.ndarray:
+    """argmin Σ s(y−Xw)² s.t. (sw·X)w = target, w ≥ 0 (active set; k is small)."""
+    k = X.shape[1]
+    active = list(range(k))
+    c = sw @ X
+    while active:
+        Xa = X[:, active]
+        G = Xa.T @ (Xa * s[:, None]) + 1e-9 * np.eye(len(active))
+        kkt = np.zeros((len(active) + 1, len(active) + 1))
+        kkt[:-1, :-1] = 2 * G
+        kkt[:-1, -1] = c[active]
+        kkt[-1, :-1] = c[active]
+        rhs = np.r_[2 * Xa.T @ (s * y), target]
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
+        if (sol >= -1e-12).all():
+            w = np.zeros(k)
+            w[active] = np.maximum(sol, 0.0)
+            return w
+        active.pop(int(np.argmin(sol)))
+    return np.zeros(k)
+
+
+def interval_table(forecast: np.ndarray, actual: np.ndarray, bins: int = 10, coverage: float = 0.8):
+    """Conformal-style multipliers of the point forecast, per forecast-size bucket.
+
+    Returns (edges, low, high): for a forecast f in bucket b, p10 = f·low[b] and
+    p90 = f·high[b]. Within a bucket the bounds are quantiles of actual/forecast on
+    the backtest, chosen so that ``coverage`` of the actuals fall inside; many zero
+    days push the lower bound to 0, and then the upper quantile moves down so the
+    interval does not cover more than asked.
+    """
+    f = np.asarray(forecast, dtype=float).ravel()
+    y = np.asarray(actual, dtype=float).ravel()
+    keep = f > 0
+    f, y = f[keep], y[keep]
+    if len(f) < 20:
+        return np.array([0.0]), np.array([0.0, 0.0]), np.array([3.0, 3.0])
+    edges = np.unique(np.quantile(f, np.linspace(0, 1, bins + 1)[1:-1]))
+    bucket = np.searchsorted(edges, f, side="right")
+    low = np.zeros(len(edges) + 1)
+    high = np.zeros(len(edges) + 1)
+    tail = (1.0 - coverage) / 2
+    for b in range(len(edges) + 1):
+        ratio = np.sort(y[bucket == b] / f[bucket == b])
+        if len(ratio) == 0:
+            low[b], high[b] = 0.0, 3.0
+            continue
+        low[b] = np.quantile(ratio, tail)
+        below = np.mean(ratio < low[b])
+        high[b] = np.quantile(ratio, min(below + coverage, 1.0))
+    return edges, low, np.maximum(high, 1.0)
+
+
+def apply_intervals(forecast: np.ndarray, table) -> tuple[np.ndarray, np.ndarray]:
+    edges, low, high = table
+    f = np.asarray(forecast, dtype=float)
+    bucket = np.searchsorted(edges, f, side="right")
+    return np.minimum(f * low[bucket], f), np.maximum(f * high[bucket], f)
+
+
+# -- metrics -------------------------------------------------------------------------
+def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Σ|y−ŷ| / Σ|y| (nan when nothing was sold)."""
+    total = float(np.sum(np.abs(actual)))
+    return (
+        float(np.sum(np.abs(np.asarray(actual) - np.asarray(forecast))) / total)
+        if total
+        else float("nan")
+    )
+
+
+def bias(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Σ(ŷ−y) / Σy: positive means over-forecast."""
+    total = float(np.sum(actual))
+    return (
+        float(np.sum(np.asarray(forecast) - np.asarray(actual)) / total) if total else float("nan")
+    )
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> float:
+    """Mean over series of MAE / in-sample seasonal-naive(7) MAE (series with no scale skipped).
+
+    ``actual`` and ``forecast`` are (series, days); ``scale`` is per series.
+    """
+    actual = np.atleast_2d(actual)
+    forecast = np.atleast_2d(forecast)
+    scale = np.asarray(scale, dtype=float).ravel()
+    ok = np.isfinite(scale) & (scale > 0)
+    if not ok.any():
+        return float("nan")
+    mae = np.mean(np.abs(actual[ok] - forecast[ok]), axis=1)
+    return float(np.mean(mae / scale[ok]))
+
+
+def coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """Share of actuals inside [low, high]."""
+    actual = np.asarray(actual)
+    return float(np.mean((actual >= low) & (actual <= high))) if actual.size else float("nan")
+
+
+def to_weeks(daily: np.ndarray) -> np.ndarray:
+    """(series, days) -> (series, whole weeks): sums of consecutive 7-day blocks from day 1."""
+    daily = np.atleast_2d(daily)
+    weeks = daily.shape[1] // 7
+    return daily[:, : weeks * 7].reshape(daily.shape[0], weeks, 7).sum(axis=2)

@@ -1,0 +1,139 @@
+"""Collaborative filtering: Spark MLlib implicit ALS on weighted interactions.
+
+Customer and article ids are mapped to dense integers (zipWithIndex over the sorted
+ids, so a rerun gives the same map), ALS is fit with a fixed seed and checkpointing,
+and top-K scoring goes through :func:`spark_jobs.recs_topk.blocked_top_k` over the
+sellable articles' factors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, RecsConfig
+from spark_jobs.recs_topk import (
+    ITEM_ID,
+    QUERY_EXCLUDE,
+    QUERY_ID,
+    QUERY_VECTOR,
+    TOPK_SCORE,
+    blocked_top_k,
+)
+
+USER_IDX = "customer_idx"
+ITEM_IDX = "article_idx"
+CONFIDENCE = "confidence"
+VECTOR = "vector"
+
+REASON_ALS = "customers with your taste bought this"
+
+
+@dataclass
+class AlsFactors:
+    """Fitted factors keyed by the shop's ids: (customer_id, vector), (article_id, vector)."""
+
+    model: ALSModel
+    customers: DataFrame
+    articles: DataFrame
+
+
+def index_ids(df: DataFrame, id_col: str, idx_col: str) -> DataFrame:
+    """(id_col, idx_col int) for the distinct ids of ``df``, numbered in sorted order."""
+    spark = df.sparkSession
+    ids = df.select(id_col).where(F.col(id_col).isNotNull()).distinct().orderBy(id_col)
+    rdd = ids.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
+    return spark.createDataFrame(rdd, f"{id_col} string, {idx_col} int")
+
+
+def set_checkpoint_dir(spark: SparkSession, directory: str) -> None:
+    """ALS iterations build long lineages; checkpointing cuts them (and avoids stack overflows)."""
+    spark.sparkContext.setCheckpointDir(directory)
+
+
+def fit_als(interactions: DataFrame, confidence_col: str, config: RecsConfig) -> AlsFactors:
+    """Fit implicit ALS on (customer_id, article_id, <confidence_col>); the caller sets the
+    checkpoint directory (see :func:`set_checkpoint_dir`)."""
+    data = interactions.where(F.col(confidence_col) > 0).select(
+        CUSTOMER_ID, ARTICLE_ID, F.col(confidence_col).cast("float").alias(CONFIDENCE)
+    )
+    customers = index_ids(data, CUSTOMER_ID, USER_IDX)
+    articles = index_ids(data, ARTICLE_ID, ITEM_IDX)
+    indexed = (
+        data.join(customers, CUSTOMER_ID)
+        .join(articles, ARTICLE_ID)
+        .select(USER_IDX, ITEM_IDX, CONFIDENCE)
+    )
+    als = ALS(
+        rank=config.als_rank,
+        maxIter=config.als_max_iter,
+        regParam=config.als_reg_param,
+        alpha=config.als_alpha,
+        implicitPrefs=True,
+        userCol=USER_IDX,
+        itemCol=ITEM_IDX,
+        ratingCol=CONFIDENCE,
+        coldStartStrategy="drop",
+        checkpointInterval=config.als_checkpoint_interval,
+        seed=config.seed,
+    )
+    model = als.fit(indexed)
+    user_f = model.userFactors.join(customers.withColumnRenamed(USER_IDX, "id"), "id").select(
+        CUSTOMER_ID, F.col("features").alias(VECTOR)
+    )
+    item_f = model.itemFactors.join(articles.withColumnRenamed(ITEM_IDX, "id"), "id").select(
+        ARTICLE_ID, F.col("features").alias(VECTOR)
+    )
+    return AlsFactors(model=model, customers=user_f, articles=item_f)
+
+
+def article_matrix(
+    article_vectors: DataFrame, keep: DataFrame | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) of the article vectors, restricted to ``keep``'s article_id when given."""
+    if keep is not None:
+        article_vectors = article_vectors.join(keep.select(ARTICLE_ID), ARTICLE_ID, "left_semi")
+    pdf = article_vectors.select(ARTICLE_ID, VECTOR).orderBy(ARTICLE_ID).toPandas()
+    if pdf.empty:
+        return np.array([], dtype=object), np.zeros((0, 1), dtype=np.float32)
+    return pdf[ARTICLE_ID].to_numpy(dtype=object), np.stack(pdf[VECTOR].to_numpy()).astype(
+        np.float32
+    )
+
+
+def score_top_k(
+    customer_vectors: DataFrame,
+    article_ids: np.ndarray,
+    article_vectors: np.ndarray,
+    k: int,
+    exclude: DataFrame | None = None,
+) -> DataFrame:
+    """(customer_id, article_id, score): the k best articles per customer by dot product.
+    ``exclude``: (customer_id, article_id) pairs never to return (e.g. already bought)."""
+    queries = customer_vectors.select(
+        F.col(CUSTOMER_ID).alias(QUERY_ID), F.col(VECTOR).alias(QUERY_VECTOR)
+    )
+    if exclude is not None:
+        seen = exclude.groupBy(F.col(CUSTOMER_ID).alias(QUERY_ID)).agg(
+            F.collect_set(ARTICLE_ID).alias(QUERY_EXCLUDE)
+        )
+        queries = queries.join(seen, QUERY_ID, "left")
+    return blocked_top_k(queries, article_ids, article_vectors, k).select(
+        F.col(QUERY_ID).alias(CUSTOMER_ID),
+        F.col(ITEM_ID).alias(ARTICLE_ID),
+        F.col(TOPK_SCORE).alias(SCORE),
+    )
+
+
+def als_candidates(
+    factors: AlsFactors, sellable: DataFrame, k: int, exclude: DataFrame | None = None
+) -> DataFrame:
+    """ALS top-k among sellable articles: (customer_id, article_id, score, reason)."""
+    ids, matrix = article_matrix(factors.articles, sellable)
+    return score_top_k(factors.customers, ids, matrix, k, exclude).withColumn(
+        REASON, F.lit(REASON_ALS)
+    )

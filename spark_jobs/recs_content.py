@@ -1,0 +1,192 @@
+"""Content features: one L2-normalized vector per article from text and attributes.
+
+Text (prod_name + detail_desc) goes through RegexTokenizer -> StopWordsRemover ->
+HashingTF -> IDF; categorical attributes are one-hot encoded; everything is assembled
+and L2-normalized, so a dot product is a cosine similarity. Used for
+``similar_articles``, customer content profiles and cold-start articles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyspark.ml import Pipeline
+from pyspark.ml.feature import (
+    IDF,
+    HashingTF,
+    Normalizer,
+    OneHotEncoder,
+    RegexTokenizer,
+    StopWordsRemover,
+    StringIndexer,
+    VectorAssembler,
+)
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from spark_jobs.recs_als import VECTOR, article_matrix, score_top_k
+from spark_jobs.recs_common import (
+    ARTICLE_ID,
+    CATEGORICAL_ATTRIBUTES,
+    CUSTOMER_ID,
+    DETAIL_DESC,
+    INDEX_GROUP,
+    IS_SELLABLE,
+    PROD_NAME,
+    RANK,
+    SCORE,
+    SIMILAR_ARTICLE_ID,
+    SIMILAR_ARTICLES_COLUMNS,
+    RecsConfig,
+)
+from spark_jobs.recs_topk import (
+    ITEM_ID,
+    QUERY_EXCLUDE,
+    QUERY_ID,
+    QUERY_VECTOR,
+    TOPK_SCORE,
+    blocked_top_k,
+)
+
+
+def content_pool(articles: DataFrame, config: RecsConfig) -> DataFrame:
+    """The sellable articles content scoring considers: recent sellers first, then the
+    newest, at most ``content_pool_size`` (a full fashion catalogue holds many articles
+    that are listed but not really on the shelf)."""
+    sellable = articles.where(F.coalesce(F.col(IS_SELLABLE), F.lit(False)))
+    units = (
+        F.coalesce(F.col("units_28d"), F.lit(0)) if "units_28d" in articles.columns else F.lit(0)
+    )
+    last = (
+        F.col("last_sale_date")
+        if "last_sale_date" in articles.columns
+        else F.lit(None).cast("date")
+    )
+    order = Window.orderBy(units.desc(), last.desc_nulls_last(), F.col(ARTICLE_ID))
+    return (
+        sellable.withColumn("_p", F.row_number().over(order))
+        .where(F.col("_p") <= config.content_pool_size)
+        .drop("_p")
+    )
+
+
+def article_vectors(articles: DataFrame, config: RecsConfig) -> DataFrame:
+    """(article_id, vector array<float>) for every article, L2-normalized."""
+    cats = [c for c in CATEGORICAL_ATTRIBUTES if c in articles.columns]
+    text = F.lower(
+        F.concat_ws(
+            " ",
+            *[
+                F.coalesce(F.col(c).cast("string"), F.lit(""))
+                for c in (PROD_NAME, DETAIL_DESC)
+                if c in articles.columns
+            ],
+        )
+    )
+    df = articles.select(
+        ARTICLE_ID,
+        text.alias("_text"),
+        *[F.coalesce(F.col(c).cast("string"), F.lit("unknown")).alias(c) for c in cats],
+    )
+    stages = [
+        RegexTokenizer(
+            inputCol="_text", outputCol="_tokens", pattern="[^a-z0-9]+", minTokenLength=2
+        ),
+        StopWordsRemover(inputCol="_tokens", outputCol="_words"),
+        HashingTF(inputCol="_words", outputCol="_tf", numFeatures=config.content_text_features),
+        IDF(inputCol="_tf", outputCol="_tfidf", minDocFreq=2),
+        # Text block at unit length, so it weighs like one attribute.
+        Normalizer(inputCol="_tfidf", outputCol="_text_vec", p=2.0),
+    ]
+    for c in cats:
+        stages.append(StringIndexer(inputCol=c, outputCol=f"_{c}_idx", handleInvalid="keep"))
+    if cats:
+        stages.append(
+            OneHotEncoder(
+                inputCols=[f"_{c}_idx" for c in cats],
+                outputCols=[f"_{c}_oh" for c in cats],
+                dropLast=False,
+            )
+        )
+    stages += [
+        VectorAssembler(inputCols=["_text_vec"] + [f"_{c}_oh" for c in cats], outputCol="_raw"),
+        Normalizer(inputCol="_raw", outputCol="_vec", p=2.0),
+    ]
+    model = Pipeline(stages=stages).fit(df)
+    return model.transform(df).select(ARTICLE_ID, vector_to_array("_vec", "float32").alias(VECTOR))
+
+
+def similar_articles(
+    vectors: DataFrame, articles: DataFrame, pool: DataFrame, config: RecsConfig
+) -> DataFrame:
+    """(article_id, rank, similar_article_id, score): the ``similar_top_n`` most similar
+    pool articles for every pool article, within its index group unless
+    ``similar_same_index_group`` is off. One blocked product per index group."""
+    groups = pool.select(ARTICLE_ID, F.coalesce(F.col(INDEX_GROUP), F.lit("unknown")).alias("_g"))
+    if not config.similar_same_index_group:
+        groups = groups.select(ARTICLE_ID, F.lit("all").alias("_g"))
+    pool_vectors = vectors.join(groups, ARTICLE_ID)
+    parts = []
+    for (group,) in pool_vectors.select("_g").distinct().orderBy("_g").collect():
+        members = pool_vectors.where(F.col("_g") == group)
+        ids, matrix = article_matrix(members.select(ARTICLE_ID, VECTOR))
+        queries = members.select(
+            F.col(ARTICLE_ID).alias(QUERY_ID),
+            F.col(VECTOR).alias(QUERY_VECTOR),
+            F.array(F.col(ARTICLE_ID)).alias(QUERY_EXCLUDE),
+        )
+        parts.append(blocked_top_k(queries, ids, matrix, config.similar_top_n))
+    if not parts:
+        spark = vectors.sparkSession
+        return spark.createDataFrame(
+            [], f"{ARTICLE_ID} string, {RANK} int, {SIMILAR_ARTICLE_ID} string, {SCORE} double"
+        )
+    found = parts[0]
+    for part in parts[1:]:
+        found = found.unionByName(part)
+    order = Window.partitionBy(QUERY_ID).orderBy(F.col(TOPK_SCORE).desc(), F.col(ITEM_ID))
+    return found.select(
+        F.col(QUERY_ID).alias(ARTICLE_ID),
+        F.row_number().over(order).cast("int").alias(RANK),
+        F.col(ITEM_ID).alias(SIMILAR_ARTICLE_ID),
+        F.col(TOPK_SCORE).alias(SCORE),
+    ).select(*SIMILAR_ARTICLES_COLUMNS)
+
+
+def customer_profiles(weighted: DataFrame, vectors: DataFrame) -> DataFrame:
+    """(customer_id, vector): weighted mean of the bought articles' vectors, L2-normalized.
+    ``weighted``: (customer_id, article_id, w)."""
+    spark = vectors.sparkSession
+    dim = len(vectors.select(VECTOR).first()[VECTOR]) if vectors.head(1) else 0
+    joined = weighted.join(vectors, ARTICLE_ID).select(CUSTOMER_ID, "w", VECTOR)
+
+    def mean_vectors(pdf):
+        import pandas as pd
+
+        out_ids, out_vecs = [], []
+        for cid, g in pdf.groupby(CUSTOMER_ID, sort=False):
+            m = np.stack(g[VECTOR].to_numpy()).astype(np.float32)
+            v = (g["w"].to_numpy(dtype=np.float32)[:, None] * m).sum(axis=0)
+            norm = float(np.linalg.norm(v))
+            if norm > 0:
+                out_ids.append(cid)
+                out_vecs.append((v / norm).astype(np.float32))
+        return pd.DataFrame({CUSTOMER_ID: out_ids, VECTOR: out_vecs})
+
+    if dim == 0:
+        return spark.createDataFrame([], f"{CUSTOMER_ID} string, {VECTOR} array<float>")
+    return joined.groupBy(CUSTOMER_ID).applyInPandas(
+        mean_vectors, schema=f"{CUSTOMER_ID} string, {VECTOR} array<float>"
+    )
+
+
+def content_candidates(
+    profiles: DataFrame,
+    vectors: DataFrame,
+    pool: DataFrame,
+    k: int,
+    exclude: DataFrame | None = None,
+) -> DataFrame:
+    """(customer_id, article_id, score): the k pool articles closest to each profile."""
+    ids, matrix = article_matrix(vectors, pool)
+    return score_top_k(profiles, ids, matrix, k, exclude)

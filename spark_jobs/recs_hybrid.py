@@ -1,0 +1,684 @@
+"""The AI shopping guide: candidates from every source, a learned ranker, business rules.
+
+For a run date D the recommender
+1. computes its model state as of a date (ALS factors, content vectors and profiles,
+   complements, popularity, trending) with :func:`build_state`;
+2. generates candidates per customer from ALS, repurchase, content similarity to
+   recent purchases and to the customer's content profile, outfit complements,
+   segment popularity and trending (:func:`candidate_features`);
+3. ranks them with a logistic regression (Spark MLlib) on the candidates' features,
+   trained on a validation window carved from the end of the training data (models
+   fit before the window, labels = purchases in it); without enough validation
+   purchases it falls back to the fixed weights in :class:`RecsConfig`;
+4. applies the business rules (sellable only, at most M per product type, top K) and
+   explains each row with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from spark_jobs.recs_als import VECTOR, AlsFactors, als_candidates, fit_als
+from spark_jobs.recs_baseline import (
+    decayed_purchases,
+    popularity_candidates,
+    repurchase_candidates,
+    sellable_articles,
+    top_k_per_customer,
+)
+from spark_jobs.recs_common import (
+    ARTICLE_ID,
+    COMPLEMENT_ARTICLE_ID,
+    CUSTOMER_ID,
+    PROD_NAME,
+    PRODUCT_TYPE,
+    QUANTITY,
+    REASON,
+    REASON_POPULAR_SEGMENT,
+    REASON_REPURCHASE,
+    REASON_TRENDING,
+    SCORE,
+    SIMILAR_ARTICLE_ID,
+    T_DAT,
+    RecsConfig,
+)
+from spark_jobs.recs_complements import outfit_complements
+from spark_jobs.recs_content import (
+    article_vectors,
+    content_candidates,
+    content_pool,
+    customer_profiles,
+    similar_articles,
+)
+
+# Candidate sources, in the order a reason is chosen when several propose an article.
+SOURCES = ("repurchase", "complement", "similar", "als", "content", "trending", "popular")
+FEATURES = (
+    "f_als",
+    "f_rep_w",
+    "f_rep_n",
+    "f_rep_days",
+    "f_pop",
+    "f_pop_global",
+    "f_trend",
+    "f_content",
+    "f_complement",
+    "f_similar",
+    "f_cust_freq",
+    "f_cust_recency",
+    "is_repurchase",
+    "is_als",
+    "is_content",
+    "is_complement",
+    "is_similar",
+    "is_popular",
+    "is_trending",
+)
+LABEL = "label"
+
+
+@dataclass
+class ShopState:
+    """Everything the recommender learned from the data up to ``as_of``."""
+
+    as_of: str
+    customers: DataFrame
+    articles: DataFrame
+    transactions: DataFrame
+    sellable: DataFrame
+    pool: DataFrame
+    als: AlsFactors | None
+    vectors: DataFrame
+    similar: DataFrame
+    complements: DataFrame
+    repeat_rate: float
+
+    def release(self) -> None:
+        """Drop this state's cached frames (the validation state is not needed after training)."""
+        for df in (
+            self.articles,
+            self.sellable,
+            self.pool,
+            self.vectors,
+            self.similar,
+            self.complements,
+        ):
+            df.unpersist()
+        if self.als is not None:
+            self.als.customers.unpersist()
+            self.als.articles.unpersist()
+
+
+def shift_date(day: str, days: int) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
+
+
+def articles_as_of(
+    articles: DataFrame, transactions: DataFrame, as_of: str, config: RecsConfig
+) -> DataFrame:
+    """Articles with sales statistics and sellable/new flags recomputed from
+    ``transactions`` up to ``as_of`` (same rules as the dbt mart ``article_features``),
+    so a model fit on an earlier cut never sees later sales."""
+    days_ago = F.datediff(F.to_date(F.lit(as_of)), F.col(T_DAT))
+    units = (
+        F.coalesce(F.col(QUANTITY).cast("double"), F.lit(1.0))
+        if QUANTITY in transactions.columns
+        else F.lit(1.0)
+    )
+    sales = (
+        transactions.where(days_ago >= 0)
+        .groupBy(ARTICLE_ID)
+        .agg(
+            F.min(T_DAT).alias("first_sale_date"),
+            F.max(T_DAT).alias("last_sale_date"),
+            F.sum(F.when(days_ago < 7, units).otherwise(0.0)).alias("units_7d"),
+            F.sum(F.when(days_ago < 28, units).otherwise(0.0)).alias("units_28d"),
+        )
+    )
+    drop = [
+        c
+        for c in (
+            "first_sale_date",
+            "last_sale_date",
+            "units_7d",
+            "units_28d",
+            "is_new",
+            "is_sellable",
+        )
+        if c in articles.columns
+    ]
+    joined = articles.drop(*drop).join(sales, ARTICLE_ID, "left")
+    first_age = F.datediff(F.to_date(F.lit(as_of)), F.col("first_sale_date"))
+    last_age = F.datediff(F.to_date(F.lit(as_of)), F.col("last_sale_date"))
+    is_new = F.col("first_sale_date").isNull() | (first_age < config.new_article_days)
+    return (
+        joined.withColumn("units_7d", F.coalesce(F.col("units_7d"), F.lit(0.0)))
+        .withColumn("units_28d", F.coalesce(F.col("units_28d"), F.lit(0.0)))
+        .withColumn("is_new", is_new)
+        .withColumn("is_sellable", is_new | (last_age < config.sellable_days))
+    )
+
+
+def repeat_rate(transactions: DataFrame) -> float:
+    """Share of purchase-days (customer, article, day) on which the customer had already
+    bought the article on an earlier day: how much this shop's customers repeat."""
+    days = (
+        transactions.where(F.col(CUSTOMER_ID).isNotNull())
+        .select(CUSTOMER_ID, ARTICLE_ID, T_DAT)
+        .distinct()
+    )
+    first = F.min(T_DAT).over(Window.partitionBy(CUSTOMER_ID, ARTICLE_ID))
+    row = (
+        days.select((F.col(T_DAT) > first).cast("double").alias("_r"))
+        .agg(F.avg("_r").alias("r"))
+        .first()
+    )
+    return float(row["r"] or 0.0)
+
+
+def interactions_as_of(transactions: DataFrame, as_of: str, config: RecsConfig) -> DataFrame:
+    """(customer_id, article_id, weight): recency-decayed units, the same formula as the
+    dbt model ``int_interactions_weighted`` (half-life ``interaction_half_life_days``)."""
+    bought = decayed_purchases(transactions, as_of, config.interaction_half_life_days)
+    return bought.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(F.sum("w").alias("weight"))
+
+
+def build_state(
+    customers: DataFrame,
+    articles: DataFrame,
+    transactions: DataFrame,
+    as_of: str,
+    config: RecsConfig,
+    recompute_articles: bool,
+) -> ShopState:
+    """Fit every model on the purchases up to ``as_of``."""
+    tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of)))
+    arts = articles_as_of(articles, tx, as_of, config) if recompute_articles else articles
+    arts = arts.cache()
+    sellable = sellable_articles(arts).cache()
+    pool = content_pool(arts, config).cache()
+    interactions = interactions_as_of(tx, as_of, config)
+    als = fit_als(interactions, "weight", config) if interactions.head(1) else None
+    if als is not None:
+        als.customers.cache()
+        als.articles.cache()
+    vectors = article_vectors(arts, config).cache()
+    similar = similar_articles(vectors, arts, pool, config).cache()
+    complements = outfit_complements(tx, arts, pool, as_of, config).cache()
+    return ShopState(
+        as_of=as_of,
+        customers=customers,
+        articles=arts,
+        transactions=tx,
+        sellable=sellable,
+        pool=pool,
+        als=als,
+        vectors=vectors,
+        similar=similar,
+        complements=complements,
+        repeat_rate=repeat_rate(tx),
+    )
+
+
+def _recent_purchases(state: ShopState, config: RecsConfig) -> DataFrame:
+    """(customer_id, article_id, w): each customer's last ``recent_articles`` distinct articles."""
+    bought = decayed_purchases(state.transactions, state.as_of, config.repurchase_half_life_days)
+    per = bought.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(
+        F.max(T_DAT).alias("_last"), F.sum("w").alias("w")
+    )
+    order = Window.partitionBy(CUSTOMER_ID).orderBy(
+        F.col("_last").desc(), F.col("w").desc(), F.col(ARTICLE_ID)
+    )
+    return (
+        per.withColumn("_r", F.row_number().over(order))
+        .where(F.col("_r") <= config.recent_articles)
+        .select(CUSTOMER_ID, ARTICLE_ID, "w")
+    )
+
+
+def _names(state: ShopState) -> DataFrame:
+    return state.articles.select(
+        F.col(ARTICLE_ID).alias("_src"),
+        F.coalesce(F.col(PROD_NAME), F.col(ARTICLE_ID)).alias("_src_name"),
+    )
+
+
+def candidate_features(
+    state: ShopState, customers: DataFrame, config: RecsConfig, exclude_seen: bool
+) -> DataFrame:
+    """One row per (customer, candidate article) with the FEATURES and a ``reason``."""
+    cust = customers.select(CUSTOMER_ID).distinct()
+    tx = state.transactions.join(cust, CUSTOMER_ID, "left_semi")
+    names = _names(state)
+    parts: list[DataFrame] = []
+
+    def add(source: str, df: DataFrame, reason) -> None:
+        parts.append(
+            df.select(
+                CUSTOMER_ID,
+                ARTICLE_ID,
+                F.col(SCORE).cast("double").alias(f"s_{source}"),
+                reason.alias(f"r_{source}"),
+            )
+        )
+
+    rep = repurchase_candidates(tx, state.articles, state.as_of, config)
+    add("repurchase", rep, F.lit(REASON_REPURCHASE))
+    # Group sizes come from every customer; only the targets keep their lists.
+    pop = popularity_candidates(
+        state.customers,
+        state.transactions,
+        state.articles,
+        state.as_of,
+        config,
+        per_customer=config.popular_candidates,
+    )
+    pop = pop.join(cust, CUSTOMER_ID, "left_semi")
+    add("popular", pop, F.col(REASON))
+    if state.als is not None:
+        als_users = state.als.customers.join(cust, CUSTOMER_ID, "left_semi")
+        factors = AlsFactors(state.als.model, als_users, state.als.articles)
+        seen = tx.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
+        add(
+            "als",
+            als_candidates(factors, state.sellable, config.als_candidates, exclude=seen),
+            F.col(REASON),
+        )
+    recent = _recent_purchases(state, config).join(cust, CUSTOMER_ID, "left_semi")
+    # Similar to recent purchases, explained by the bought article.
+    sim = recent.join(
+        state.similar.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
+    ).select(
+        CUSTOMER_ID,
+        F.col(SIMILAR_ARTICLE_ID).alias(ARTICLE_ID),
+        (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
+        "_src",
+    )
+    sim = sim.join(names, "_src")
+    add("similar", sim, F.concat(F.lit("similar to "), F.col("_src_name")))
+    comp = recent.join(
+        state.complements.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
+    ).select(
+        CUSTOMER_ID,
+        F.col(COMPLEMENT_ARTICLE_ID).alias(ARTICLE_ID),
+        (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
+        "_src",
+    )
+    comp = comp.join(names, "_src")
+    add("complement", comp, F.concat(F.lit("completes the look with "), F.col("_src_name")))
+    profiles = customer_profiles(recent, state.vectors)
+    seen = tx.select(CUSTOMER_ID, ARTICLE_ID).distinct()
+    # Content-profile candidates always skip what the customer has: they are for discovery
+    # (new articles without sales reach customers this way).
+    add(
+        "content",
+        content_candidates(
+            profiles, state.vectors, state.pool, config.content_candidates, exclude=seen
+        ),
+        F.lit("matches your style"),
+    )
+    trend = trending_articles(state, config)
+    add(
+        "trending",
+        cust.crossJoin(F.broadcast(trend.select(ARTICLE_ID, SCORE))),
+        F.lit(REASON_TRENDING),
+    )
+
+    merged = parts[0]
+    for p in parts[1:]:
+        merged = merged.unionByName(p, allowMissingColumns=True)
+    aggs = []
+    for s in SOURCES:
+        aggs.append(F.max(f"s_{s}").alias(f"s_{s}"))
+        aggs.append(F.max_by(f"r_{s}", f"s_{s}").alias(f"r_{s}"))
+    cand = merged.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(*aggs)
+    cand = cand.join(state.sellable, ARTICLE_ID, "left_semi")
+    if exclude_seen or state.repeat_rate < config.min_repeat_rate:
+        cand = cand.join(
+            tx.select(CUSTOMER_ID, ARTICLE_ID).distinct(), [CUSTOMER_ID, ARTICLE_ID], "left_anti"
+        )
+    return _add_features(cand, state, tx, config)
+
+
+def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
+    """(article_id, score): sellable articles whose last-7-day sales most exceed their
+    previous 3 weeks' pace (smoothed), top ``trending_candidates``."""
+    days_ago = F.datediff(F.to_date(F.lit(state.as_of)), F.col(T_DAT))
+    units = F.coalesce(F.col(QUANTITY).cast("double"), F.lit(1.0))
+    stats = (
+        state.transactions.where(days_ago.between(0, 27))
+        .groupBy(ARTICLE_ID)
+        .agg(
+            F.sum(F.when(days_ago < 7, units).otherwise(0.0)).alias("_u7"),
+            F.sum(F.when(days_ago >= 7, units).otherwise(0.0)).alias("_u21"),
+        )
+        .join(state.sellable, ARTICLE_ID, "left_semi")
+    )
+    # Growth times volume, so three sales against none do not beat a real hit.
+    score = (F.col("_u7") + 1) / (F.col("_u21") / 3 + 1) * F.log1p(F.col("_u7"))
+    order = Window.orderBy(F.col(SCORE).desc(), F.col(ARTICLE_ID))
+    return (
+        stats.select(ARTICLE_ID, score.alias(SCORE))
+        .withColumn("_r", F.row_number().over(order))
+        .where(F.col("_r") <= config.trending_candidates)
+        .drop("_r")
+    )
+
+
+def _dot(a: str, b: str):
+    return F.aggregate(
+        F.zip_with(F.col(a), F.col(b), lambda x, y: x * y),
+        F.lit(0.0).cast("float"),
+        lambda acc, v: acc + v,
+    )
+
+
+def _add_features(
+    cand: DataFrame, state: ShopState, tx: DataFrame, config: RecsConfig
+) -> DataFrame:
+    as_of = F.to_date(F.lit(state.as_of))
+    hist = (
+        decayed_purchases(tx, state.as_of, config.repurchase_half_life_days)
+        .groupBy(CUSTOMER_ID, ARTICLE_ID)
+        .agg(
+            F.sum("w").alias("_rep_w"),
+            F.count(F.lit(1)).alias("_rep_n"),
+            F.max(T_DAT).alias("_rep_last"),
+        )
+    )
+    cust = tx.groupBy(CUSTOMER_ID).agg(
+        F.count(F.lit(1)).alias("_c_n"), F.max(T_DAT).alias("_c_last")
+    )
+    glob = (
+        decayed_purchases(state.transactions, state.as_of, config.popularity_half_life_days)
+        .groupBy(ARTICLE_ID)
+        .agg(F.sum("w").alias("_g"))
+    )
+    glob = glob.select(
+        ARTICLE_ID, (F.col("_g") / F.max("_g").over(Window.partitionBy())).alias("_g")
+    )
+    df = (
+        cand.join(hist, [CUSTOMER_ID, ARTICLE_ID], "left")
+        .join(cust, CUSTOMER_ID, "left")
+        .join(glob, ARTICLE_ID, "left")
+    )
+    if state.als is not None:
+        uf = state.als.customers.select(CUSTOMER_ID, F.col(VECTOR).alias("_uv"))
+        itf = state.als.articles.select(ARTICLE_ID, F.col(VECTOR).alias("_iv"))
+        df = df.join(uf, CUSTOMER_ID, "left").join(itf, ARTICLE_ID, "left")
+        als = F.when(
+            F.col("_uv").isNotNull() & F.col("_iv").isNotNull(), _dot("_uv", "_iv")
+        ).otherwise(F.lit(0.0))
+    else:
+        als = F.lit(0.0)
+    z = lambda c: F.coalesce(F.col(c).cast("double"), F.lit(0.0))  # noqa: E731
+    feats = {
+        "f_als": als.cast("double"),
+        "f_rep_w": F.log1p(z("_rep_w")),
+        "f_rep_n": F.log1p(z("_rep_n")),
+        # 1 for a purchase today, fading to 0 with age; 0 if never bought.
+        "f_rep_days": F.when(
+            F.col("_rep_last").isNotNull(),
+            F.lit(1.0) / (F.lit(1.0) + F.datediff(as_of, F.col("_rep_last")) / F.lit(7.0)),
+        ).otherwise(0.0),
+        "f_pop": z("s_popular"),
+        "f_pop_global": z("_g"),
+        "f_trend": F.log1p(z("s_trending")),
+        "f_content": z("s_content"),
+        "f_complement": F.log1p(z("s_complement")),
+        "f_similar": z("s_similar"),
+        "f_cust_freq": F.log1p(z("_c_n")),
+        "f_cust_recency": F.when(
+            F.col("_c_last").isNotNull(),
+            F.lit(1.0) / (F.lit(1.0) + F.datediff(as_of, F.col("_c_last")) / F.lit(7.0)),
+        ).otherwise(0.0),
+    }
+    for s in ("repurchase", "als", "content", "complement", "similar", "popular", "trending"):
+        feats[f"is_{s}"] = F.col(f"s_{s}").isNotNull().cast("double")
+    reason = F.coalesce(*[F.col(f"r_{s}") for s in SOURCES], F.lit(REASON_POPULAR_SEGMENT))
+    return df.select(
+        CUSTOMER_ID, ARTICLE_ID, reason.alias(REASON), *[v.alias(k) for k, v in feats.items()]
+    )
+
+
+# -- ranker ---------------------------------------------------------------------------
+@dataclass
+class Ranker:
+    """A logistic regression on FEATURES, or the fixed fallback weights."""
+
+    model: LogisticRegressionModel | None
+    weights: dict
+    trained_rows: int = 0
+    positives: int = 0
+
+    def score(self, features: DataFrame) -> DataFrame:
+        if self.model is not None:
+            assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(
+                features
+            )
+            scored = self.model.transform(assembled)
+            margin = vector_to_array(F.col("rawPrediction")).getItem(1)
+            return scored.withColumn(SCORE, margin).drop(
+                "_x", "rawPrediction", "probability", "prediction"
+            )
+        expr = sum((F.col(name) * F.lit(float(w)) for name, w in self.weights.items()), F.lit(0.0))
+        return features.withColumn(SCORE, expr)
+
+    def describe(self) -> dict:
+        if self.model is None:
+            return {"kind": "fixed-weights", "weights": self.weights}
+        coefs = self.model.coefficients.toArray().tolist()
+        return {
+            "kind": "logistic-regression",
+            "trained_rows": self.trained_rows,
+            "positives": self.positives,
+            "coefficients": dict(zip(FEATURES, [round(c, 4) for c in coefs], strict=True)),
+        }
+
+
+def fallback_ranker(config: RecsConfig) -> Ranker:
+    return Ranker(model=None, weights=dict(config.fallback_weights))
+
+
+def label_candidates(features: DataFrame, truth: DataFrame) -> DataFrame:
+    """Add ``label`` = 1 if the customer bought the article in the label window."""
+    pos = truth.select(CUSTOMER_ID, ARTICLE_ID).distinct().withColumn(LABEL, F.lit(1.0))
+    return features.join(pos, [CUSTOMER_ID, ARTICLE_ID], "left").withColumn(
+        LABEL, F.coalesce(F.col(LABEL), F.lit(0.0))
+    )
+
+
+def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
+    """Fit the logistic regression on labelled candidates (negatives down-sampled)."""
+    stats = labelled.agg(F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("p")).first()
+    n, p = int(stats["n"] or 0), int(stats["p"] or 0)
+    if p < config.ranker_min_positives:
+        return fallback_ranker(config)
+    neg_fraction = min(1.0, config.ranker_negatives_per_positive * p / max(n - p, 1))
+    sample = labelled.where((F.col(LABEL) == 1) | (F.rand(config.seed) < neg_fraction))
+    assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(sample)
+    lr = LogisticRegression(
+        featuresCol="_x",
+        labelCol=LABEL,
+        regParam=config.ranker_reg_param,
+        elasticNetParam=0.0,
+        maxIter=100,
+    )
+    model = lr.fit(assembled)
+    return Ranker(model=model, weights={}, trained_rows=n, positives=p)
+
+
+def rank_with_rules(scored: DataFrame, articles: DataFrame, config: RecsConfig) -> DataFrame:
+    """Top K per customer with at most ``max_per_product_type`` of one product type."""
+    types = (
+        articles.select(ARTICLE_ID, F.col(PRODUCT_TYPE).alias("_pt"))
+        if PRODUCT_TYPE in articles.columns
+        else articles.select(ARTICLE_ID, F.lit(None).cast("string").alias("_pt"))
+    )
+    df = scored.join(types, ARTICLE_ID, "left")
+    per_type = Window.partitionBy(CUSTOMER_ID, F.coalesce(F.col("_pt"), F.col(ARTICLE_ID))).orderBy(
+        F.col(SCORE).desc(), F.col(ARTICLE_ID)
+    )
+    df = df.withColumn("_t", F.row_number().over(per_type)).where(
+        F.col("_t") <= config.max_per_product_type
+    )
+    return top_k_per_customer(df.select(CUSTOMER_ID, ARTICLE_ID, SCORE, REASON), config.top_k)
+
+
+# -- the whole recommender ------------------------------------------------------------
+@dataclass
+class Recommendations:
+    """What one run produces: the ranked lists, the side tables and the single-model
+    lists evaluation compares against."""
+
+    hybrid: DataFrame
+    als: DataFrame | None
+    popularity: DataFrame
+    repurchase: DataFrame
+    similar_articles: DataFrame
+    outfit_complements: DataFrame
+    ranker: Ranker
+    repeat_rate: float
+    sellable_count: int
+
+
+def validation_window(
+    transactions: DataFrame, as_of: str, config: RecsConfig
+) -> tuple[str, str] | None:
+    """(train_until, label_until): the last ``ranker_val_days`` days before ``as_of``
+    (at most a third of the data's span) hold the ranker's labels."""
+    row = transactions.agg(F.min(T_DAT).alias("lo"), F.max(T_DAT).alias("hi")).first()
+    if row["lo"] is None:
+        return None
+    hi = min(row["hi"], dt.date.fromisoformat(as_of))
+    span = (hi - row["lo"]).days + 1
+    days = min(config.ranker_val_days, span // 3)
+    if days < 1:
+        return None
+    return (hi - dt.timedelta(days=days)).isoformat(), hi.isoformat()
+
+
+def fit_ranker(
+    customers: DataFrame,
+    articles: DataFrame,
+    transactions: DataFrame,
+    as_of: str,
+    config: RecsConfig,
+    exclude_seen: bool,
+    validation: str = "time",
+) -> Ranker:
+    """Train the ranker on validation labels carved from the training data: the last
+    days (``validation="time"``) or a random ``ranker_val_fraction`` of each customer's
+    purchases (``"random"``, for random-split protocols). Models for the features are
+    fit on the rest."""
+    known = transactions.where(
+        F.col(CUSTOMER_ID).isNotNull() & (F.col(T_DAT) <= F.to_date(F.lit(as_of)))
+    )
+    if validation == "random":
+        marked = known.withColumn("_val", F.rand(config.seed) < config.ranker_val_fraction)
+        label_tx = marked.where(F.col("_val")).drop("_val")
+        fit_tx = marked.where(~F.col("_val")).drop("_val")
+        fit_as_of = as_of
+    elif validation == "time":
+        window = validation_window(transactions, as_of, config)
+        if window is None:
+            return fallback_ranker(config)
+        fit_as_of, label_until = window
+        day = F.col(T_DAT)
+        label_tx = known.where(
+            (day > F.to_date(F.lit(fit_as_of))) & (day <= F.to_date(F.lit(label_until)))
+        )
+        fit_tx = transactions.where(day <= F.to_date(F.lit(fit_as_of)))
+    else:
+        raise ValueError(f"validation must be 'time' or 'random', got {validation!r}")
+    # Train on customers who bought in the window (the others carry no positives),
+    # at most ranker_max_customers of them.
+    buyers = label_tx.select(CUSTOMER_ID).distinct()
+    n_buyers = buyers.count()
+    if n_buyers == 0:
+        return fallback_ranker(config)
+    if n_buyers > config.ranker_max_customers:
+        buyers = buyers.where(F.rand(config.seed) < config.ranker_max_customers / n_buyers)
+    state = build_state(customers, articles, fit_tx, fit_as_of, config, recompute_articles=True)
+    feats = candidate_features(
+        state, customers.join(buyers, CUSTOMER_ID, "left_semi"), config, exclude_seen
+    )
+    labelled = label_candidates(feats, label_tx).cache()
+    try:
+        return train_ranker(labelled, config)
+    finally:
+        labelled.unpersist()
+        state.release()
+
+
+def recommend(
+    customers: DataFrame,
+    articles: DataFrame,
+    transactions: DataFrame,
+    run_date: str,
+    config: RecsConfig,
+    *,
+    score_customers: DataFrame | None = None,
+    exclude_seen: bool = False,
+    recompute_articles: bool = False,
+    ranker: Ranker | None = None,
+    validation: str = "time",
+) -> Recommendations:
+    """Run the whole recommender as of ``run_date``. ``score_customers`` limits who gets
+    lists (default: everyone in ``customers``)."""
+    ranker = ranker or fit_ranker(
+        customers, articles, transactions, run_date, config, exclude_seen, validation
+    )
+    state = build_state(customers, articles, transactions, run_date, config, recompute_articles)
+    targets = (
+        customers
+        if score_customers is None
+        else customers.join(score_customers.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi")
+    )
+    feats = candidate_features(state, targets, config, exclude_seen)
+    hybrid = rank_with_rules(ranker.score(feats), state.articles, config)
+    seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
+    als = None
+    if state.als is not None:
+        users = state.als.customers.join(targets, CUSTOMER_ID, "left_semi")
+        als = top_k_per_customer(
+            als_candidates(
+                AlsFactors(state.als.model, users, state.als.articles),
+                state.sellable,
+                config.top_k,
+                exclude=seen,
+            ),
+            config.top_k,
+        )
+    pop = popularity_candidates(
+        customers,
+        state.transactions,
+        state.articles,
+        run_date,
+        config,
+        per_customer=config.top_k * 2 + (50 if exclude_seen else 0),
+    )
+    pop = pop.join(targets.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi")
+    if seen is not None:
+        pop = pop.join(seen, [CUSTOMER_ID, ARTICLE_ID], "left_anti")
+    rep = repurchase_candidates(
+        state.transactions.join(targets, CUSTOMER_ID, "left_semi"), state.articles, run_date, config
+    )
+    return Recommendations(
+        hybrid=hybrid,
+        als=als,
+        popularity=top_k_per_customer(pop, config.top_k),
+        repurchase=top_k_per_customer(rep, config.top_k),
+        similar_articles=state.similar,
+        outfit_complements=state.complements,
+        ranker=ranker,
+        repeat_rate=state.repeat_rate,
+        sellable_count=state.sellable.count(),
+    )

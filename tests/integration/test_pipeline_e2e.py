@@ -1,0 +1,93 @@
+"""The whole nightly pipeline on small generated data: publish, rerun, bad input.
+
+These run the same task functions the DAG runs (`shopguide.pipeline.run_pipeline`),
+on DuckDB and on the real PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from shopguide.generate import generate_shop
+from shopguide.pipeline import PipelineError, run_pipeline
+from shopguide.schema import PUBLISHED_TABLES
+from shopguide.warehouse import open_warehouse
+from support import make_settings
+
+pytestmark = pytest.mark.slow
+RUN_DATE = "2024-03-31"
+
+
+@pytest.fixture(scope="module")
+def shop_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shop")
+    generate_shop(out, customers=400, articles=150, days=90, end_date=RUN_DATE, seed=7)
+    return out
+
+
+def published(wh, table: str, run_date: str = RUN_DATE) -> pd.DataFrame:
+    order = {
+        "recommendations": "customer_id, rank",
+        "demand_forecast": "article_id, forecast_date",
+        "email_campaign_list": "customer_id, rank",
+    }[table]
+    df = wh.query_df(f"SELECT * FROM published.{table} WHERE run_date = CAST({wh.param} AS DATE) ORDER BY {order}", [run_date])
+    return df.reset_index(drop=True)
+
+
+def check_published_run(settings) -> dict[str, pd.DataFrame]:
+    wh = open_warehouse(settings)
+    tables = {t: published(wh, t) for t in PUBLISHED_TABLES}
+    recs, forecast, email = tables["recommendations"], tables["demand_forecast"], tables["email_campaign_list"]
+    customers = wh.query_df("SELECT customer_id, is_opted_in FROM marts.customer_profiles")
+    # Every customer gets a full list of distinct, sellable articles.
+    assert recs["customer_id"].nunique() == len(customers)
+    assert recs.groupby("customer_id")["rank"].max().eq(settings.top_k).all()
+    assert not recs.duplicated(["customer_id", "article_id"]).any()
+    assert recs["reason"].str.len().gt(0).all()
+    sellable = set(wh.query_df("SELECT article_id FROM marts.article_features WHERE is_sellable")["article_id"])
+    assert set(recs["article_id"]) <= sellable
+    # 28 days ahead for the sellable articles, with ordered intervals.
+    assert forecast.groupby("article_id")["forecast_date"].nunique().eq(settings.forecast_horizon).all()
+    assert (forecast["units_p10"] <= forecast["units_p50"]).all() and (forecast["units_p50"] <= forecast["units_p90"]).all()
+    # Privacy: only opted-in customers are in the marketing list.
+    opted_in = set(customers.loc[customers["is_opted_in"].astype(bool), "customer_id"])
+    assert len(email) > 0 and set(email["customer_id"]) <= opted_in
+    assert email.groupby("customer_id")["rank"].max().le(settings.email_top_n).all()
+    runs = wh.query_df("SELECT * FROM published.pipeline_runs WHERE status = 'success'")
+    assert len(runs) >= 1 and '"recommendations"' in runs["row_counts"].iloc[-1]
+    return tables
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_nightly_run_publishes_and_a_rerun_is_identical(warehouse, shop_dir, tmp_path, request):
+    url = request.getfixturevalue("pg_url") if warehouse == "postgres" else None
+    settings = make_settings(tmp_path, url, source="generated", source_path=str(shop_dir))
+    run_pipeline(settings, RUN_DATE)
+    first = check_published_run(settings)
+
+    run_pipeline(settings, RUN_DATE)
+    second = check_published_run(settings)
+    for table in PUBLISHED_TABLES:
+        pd.testing.assert_frame_equal(first[table], second[table], check_exact=False, rtol=1e-9)
+
+
+def test_bad_input_stops_the_run_and_keeps_the_previous_publication(shop_dir, tmp_path):
+    settings = make_settings(tmp_path, source="generated", source_path=str(shop_dir))
+    run_pipeline(settings, RUN_DATE)
+    wh = open_warehouse(settings)
+    before = published(wh, "recommendations")
+
+    # The next night's transactions file lost its price column.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("articles", "customers"):
+        (broken / f"{name}.parquet").write_bytes((shop_dir / f"{name}.parquet").read_bytes())
+    pd.read_parquet(shop_dir / "transactions.parquet").drop(columns=["price"]).to_parquet(broken / "transactions.parquet")
+    with pytest.raises(PipelineError, match=r"ingest failed .*transactions.parquet.*price"):
+        run_pipeline(settings.with_(source_path=str(broken)), RUN_DATE)
+
+    pd.testing.assert_frame_equal(before, published(wh, "recommendations"))
+    failed = wh.query_df("SELECT message FROM published.pipeline_runs WHERE status = 'failed'")
+    assert len(failed) == 1 and failed["message"].iloc[0].startswith("ingest:")

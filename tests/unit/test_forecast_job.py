@@ -1,0 +1,204 @@
+"""The forecast Spark job on tiny hand-made frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from spark_jobs import forecast
+
+RUN = dt.date(2024, 3, 31)
+
+
+def _daily_sales(spark, rows):
+    return spark.createDataFrame(
+        pd.DataFrame(rows, columns=["article_id", "sale_date", "units"]).assign(
+            revenue=lambda d: d.units * 10.0, customers=1
+        )
+    )
+
+
+def _articles(spark, ids, sellable=None):
+    sellable = sellable or [True] * len(ids)
+    return spark.createDataFrame(
+        pd.DataFrame(
+            {
+                "article_id": ids,
+                "product_type_name": "Trousers",
+                "department_name": "Denim",
+                "is_sellable": sellable,
+                "first_sale_date": [dt.date(2024, 1, 1)] * len(ids),
+            }
+        )
+    )
+
+
+def test_seasonal_naive_repeats_last_week(spark):
+    # Article A sells 1..7 units Mon..Sun every week of March: the forecast repeats it.
+    days = [RUN - dt.timedelta(days=d) for d in range(27, -1, -1)]
+    rows = [("A", d, float(d.weekday() + 1)) for d in days]
+    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=14)
+    expected = spark.createDataFrame(
+        [
+            ("A", RUN + dt.timedelta(days=h), float((RUN + dt.timedelta(days=h)).weekday() + 1))
+            for h in range(1, 15)
+        ],
+        "article_id string, forecast_date date, units_p50 double",
+    )
+    assertDataFrameEqual(out.select("article_id", "forecast_date", "units_p50"), expected)
+    # A perfectly repeating week has no seasonal-naive error: the interval collapses.
+    row = out.where("units_p10 != units_p50 or units_p90 != units_p50").count()
+    assert row == 0
+
+
+def test_every_sellable_article_is_forecast_and_zero_days_are_filled(spark):
+    rows = [("A", RUN - dt.timedelta(days=7), 5.0), ("A", RUN - dt.timedelta(days=20), 2.0)]
+    articles = _articles(spark, ["A", "NEW", "GONE"], sellable=[True, True, False])
+    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), articles, RUN, horizon=7).toPandas()
+    assert set(out.article_id) == {"A", "NEW"}
+    assert len(out) == 14
+    a = out[out.article_id == "A"].sort_values("forecast_date")
+    # The sales at RUN-7 and RUN-20 are older than the last week [RUN-6 .. RUN], which
+    # zero-filling turns into seven zeros: seasonal naive repeats them.
+    assert a.units_p50.tolist() == [0.0] * 7
+    assert (out[out.article_id == "NEW"].units_p50 == 0).all()
+    assert (out.units_p10 <= out.units_p50).all() and (out.units_p50 <= out.units_p90).all()
+    assert (out.units_p10 >= 0).all()
+    assert out.forecast_date.min() == RUN + dt.timedelta(days=1)
+    assert out.forecast_date.max() == RUN + dt.timedelta(days=7)
+
+
+def test_sales_after_the_run_date_are_ignored(spark):
+    rows = [("A", RUN - dt.timedelta(days=d), 1.0) for d in range(14)] + [("A", RUN + dt.timedelta(days=1), 99.0)]
+    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=3)
+    assert [r.units_p50 for r in out.collect()] == [1.0, 1.0, 1.0]
+
+
+def test_bad_horizon_is_rejected(spark):
+    with pytest.raises(ValueError, match="horizon"):
+        forecast.seasonal_naive_forecast(_daily_sales(spark, [("A", RUN, 1.0)]), _articles(spark, ["A"]), RUN, 0)
+
+
+def _shop(days=140, closed_weekday=5):
+    """A tiny shop: four articles, closed every Saturday and over a three-day break."""
+    rng = np.random.default_rng(7)
+    start = RUN - dt.timedelta(days=days - 1)
+    closed = {RUN - dt.timedelta(days=d) for d in (60, 61, 62)}
+    rows = []
+    for day in (start + dt.timedelta(days=i) for i in range(days)):
+        if day.weekday() == closed_weekday or day in closed:
+            continue
+        rows.append(("STEADY", day, float(rng.poisson(6)), 3))
+        if rng.random() < 0.3:
+            rows.append(("RARE", day, float(rng.poisson(2) + 1), 1))
+        if day > RUN - dt.timedelta(days=10):
+            rows.append(("NEW", day, 4.0, 2))
+    rows.append(("RETIRED", start, 1.0, 1))  # not sellable any more
+    frame = pd.DataFrame(rows, columns=["article_id", "sale_date", "units", "customers"])
+    return frame.assign(revenue=frame.units * 9.5), closed
+
+
+def _shop_articles(spark):
+    return spark.createDataFrame(
+        pd.DataFrame(
+            {
+                "article_id": ["STEADY", "RARE", "NEW", "UNSOLD", "RETIRED"],
+                "product_type_name": ["Mug", "Mug", "Mug", "Lamp", "Lamp"],
+                "department_name": ["Kitchen", "Kitchen", "Kitchen", "Home", "Home"],
+                "is_sellable": [True, True, True, True, False],
+                "is_new": [False, False, True, False, False],
+            }
+        )
+    )
+
+
+def test_shop_calendar_finds_closed_days_and_weekdays():
+    sales, closed = _shop()
+    totals = sales.groupby("sale_date", as_index=False)["units"].sum()
+    calendar = forecast.shop_calendar(totals, RUN)
+    assert calendar.closed_weekdays == (5,)
+    assert closed <= calendar.closed_days
+    assert calendar.open_weekdays == 6
+    assert not any(d.weekday() not in (5,) and d not in closed for d in calendar.closed_days)
+
+
+def test_weekday_profile_is_zero_on_closed_weekdays_and_averages_one():
+    sales, _ = _shop()
+    totals = sales.groupby("sale_date", as_index=False)["units"].sum()
+    calendar = forecast.shop_calendar(totals, RUN)
+    profile = forecast.weekday_profile(totals, calendar, RUN, 91)
+    assert profile[5] == 0.0
+    assert np.delete(profile, 5).mean() == pytest.approx(1.0)
+
+
+def test_run_forecast_with_backtest(spark):
+    sales, _ = _shop()
+    config = forecast.ForecastConfig(horizon=14, fit_windows=2, backtest_origins=3)
+    result = forecast.run_forecast(spark.createDataFrame(sales), _shop_articles(spark), RUN, config)
+    out = result.forecast.toPandas()
+    assert sorted(out.article_id.unique()) == ["NEW", "RARE", "STEADY", "UNSOLD"]
+    assert len(out) == 4 * 14
+    assert out.forecast_date.min() == RUN + dt.timedelta(days=1)
+    assert (out.units_p10 <= out.units_p50).all() and (out.units_p50 <= out.units_p90).all()
+    assert (out.units_p10 >= 0).all()
+    saturdays = out[pd.to_datetime(out.forecast_date).dt.weekday == 5]
+    assert len(saturdays) == 4 * 2 and (saturdays.units_p90 == 0).all()
+    models = out.groupby("article_id").model.first()
+    assert models["STEADY"].startswith("shopguide_ensemble")
+    assert models["NEW"] == "cold_start_type_profile"
+    assert models["UNSOLD"] == "no_sales" and (out[out.article_id == "UNSOLD"].units_p50 == 0).all()
+    steady = out[(out.article_id == "STEADY") & (pd.to_datetime(out.forecast_date).dt.weekday != 5)]
+    # Poisson(6) on open days: the level must be near 6 and the interval around it.
+    assert steady.units_p50.mean() == pytest.approx(6.0, rel=0.25)
+    assert (steady.units_p10 < 6).all() and (steady.units_p90 > 6).all()
+    new = out[(out.article_id == "NEW") & (pd.to_datetime(out.forecast_date).dt.weekday != 5)]
+    assert 0 < new.units_p50.mean() < 8  # early sales of 4 a day, shrunk towards the Mug launch rate
+
+    metrics = result.metrics.toPandas()
+    assert set(metrics.level) == {
+        "article", "product_type", "department", "shop",
+        "article_weekly", "product_type_weekly", "department_weekly", "shop_weekly",
+    }  # fmt: skip
+    assert set(metrics.model) == {"shopguide", "naive", "seasonal_naive", "window_average"}
+    assert (metrics.run_date == RUN).all() and (metrics.horizon == 14).all()
+    article = metrics[metrics.level == "article"].set_index("model")
+    assert 0.3 <= article.loc["shopguide", "interval_coverage"] <= 1.0
+    assert article.loc["naive", "interval_coverage"] != article.loc["naive", "interval_coverage"]  # NaN: no interval
+    assert metrics.wape.notna().all() and metrics.bias.notna().all()
+    # The ensemble beats the naive forecast on a steady Poisson article.
+    assert article.loc["shopguide", "mase"] < article.loc["naive", "mase"]
+    base = result.baselines.toPandas()
+    assert set(base.columns) == {"article_id", "forecast_date", "naive", "seasonal_naive", "window_average"}
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="horizon"):
+        forecast.ForecastConfig(horizon=0)
+    with pytest.raises(ValueError, match="backtest"):
+        forecast.ForecastConfig(backtest_origins=-1)
+
+
+def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
+    lake = str(tmp_path / "lake")
+    inputs = tmp_path / "lake" / f"run_date={RUN}" / "inputs"
+    inputs.mkdir(parents=True)
+    sales, _ = _shop(days=100)
+    sales.to_parquet(inputs / "daily_sales.parquet")
+    _shop_articles(spark).toPandas().to_parquet(inputs / "articles.parquet")
+    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
+    out = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
+    assert len(out) == 4 * 7
+    assert list(out.columns) == ["article_id", "forecast_date", "units_p10", "units_p50", "units_p90", "model"]
+    metrics = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/forecast_metrics").toPandas()
+    assert list(metrics.columns) == [
+        "run_date", "level", "model", "horizon", "wape", "mase", "bias", "interval_coverage"
+    ]  # fmt: skip
+    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--model", "seasonal_naive"])
+    again = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
+    assert len(again) == 4 * 7 and set(again.model) == {"seasonal_naive_7"}
+    with pytest.raises(SystemExit, match="at least 3"):
+        forecast.main(["--lake", lake, "--run-date", str(RUN), "--backtest", "2"])

@@ -1,0 +1,114 @@
+"""The hybrid recommender end to end on a tiny synthetic shop (two taste groups)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spark_jobs.recs_common import RecsConfig
+
+RUN_DATE = "2024-03-31"
+
+
+def tiny_shop(seed: int = 7):
+    """40 customers in two taste groups (ladies' dresses+bags vs men's shirts+shoes),
+    32 articles, 28 days of purchases; c_new never bought; article L_new never sold."""
+    rng = np.random.default_rng(seed)
+    arts = []
+    for i in range(8):
+        arts.append((f"Ld{i}", f"Summer dress {i}", "Dress", "Garment Full body", "Ladieswear", "Black" if i % 2 else "Red", "floral cotton dress"))
+        arts.append((f"Lb{i}", f"Leather bag {i}", "Bag", "Accessories", "Ladieswear", "Brown", "leather shoulder bag"))
+        arts.append((f"Ms{i}", f"Oxford shirt {i}", "Shirt", "Garment Upper body", "Menswear", "Blue", "cotton oxford shirt"))
+        arts.append((f"Mf{i}", f"Runner shoe {i}", "Sneakers", "Shoes", "Menswear", "White", "running shoe mesh"))
+    arts.append(("L_new", "Summer dress new", "Dress", "Garment Full body", "Ladieswear", "Red", "floral cotton dress"))
+    articles = pd.DataFrame(arts, columns=["article_id", "prod_name", "product_type_name", "product_group_name", "index_group_name", "colour_group_name", "detail_desc"])
+    for c in ("graphical_appearance_name", "department_name", "garment_group_name"):
+        articles[c] = "x"
+    articles["is_sellable"] = True
+    articles["units_28d"] = 1
+    rows = []
+    start = dt.date(2024, 3, 4)
+    for c in range(40):
+        lady = c < 20
+        pref = ["Ld", "Lb"] if lady else ["Ms", "Mf"]
+        for _ in range(rng.integers(3, 7)):
+            day = start + dt.timedelta(days=int(rng.integers(0, 28)))
+            a = f"{pref[int(rng.integers(0, 2))]}{int(rng.integers(0, 8))}"
+            rows.append((day, f"c{c}", a, 10.0, 2, 1))
+            if rng.random() < 0.5:  # complete the look in the same basket
+                rows.append((day, f"c{c}", f"{pref[1]}{int(rng.integers(0, 8))}", 5.0, 2, 1))
+    transactions = pd.DataFrame(rows, columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"])
+    custs = [(f"c{c}", "20-29" if c < 20 else "30-39", ("20-29|Ladieswear" if c < 20 else "30-39|Menswear")) for c in range(40)]
+    custs.append(("c_new", "20-29", "20-29|any"))
+    customers = pd.DataFrame(custs, columns=["customer_id", "age_band", "segment"])
+    customers["region"] = "north"
+    return customers, articles, transactions
+
+
+CONFIG = RecsConfig(
+    top_k=4,
+    min_group_buyers=5,
+    als_rank=4,
+    als_max_iter=5,
+    als_candidates=10,
+    content_text_features=32,
+    similar_top_n=3,
+    complement_top_n=3,
+    ranker_min_positives=3,
+    max_per_product_type=3,
+)
+
+
+@pytest.fixture(scope="module")
+def frames(spark):
+    customers, articles, transactions = tiny_shop()
+    return spark.createDataFrame(customers), spark.createDataFrame(articles), spark.createDataFrame(transactions)
+
+
+def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
+    from spark_jobs import recommend as job
+    from spark_jobs.common import input_path, output_path
+
+    customers, articles, transactions = frames
+    lake = str(tmp_path / "lake")
+    for name, df in {"customers": customers, "articles": articles, "transactions": transactions}.items():
+        df.write.parquet(input_path(lake, RUN_DATE, name))
+    tiny = dataclasses.make_dataclass(
+        "TinyConfig", [(f.name, f.type, dataclasses.field(default=getattr(CONFIG, f.name))) for f in dataclasses.fields(CONFIG)], bases=(RecsConfig,), frozen=True
+    )
+    monkeypatch.setattr(job, "RecsConfig", tiny)
+    job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
+    read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
+    assert read("recommendations").columns == ["customer_id", "rank", "article_id", "score", "reason"]
+    assert read("recommendations").select("customer_id").distinct().count() == 41
+    assert read("similar_articles").columns == ["article_id", "rank", "similar_article_id", "score"]
+    assert read("outfit_complements").columns == ["article_id", "rank", "complement_article_id", "score", "support"]
+    metrics = read("model_metrics").toPandas()
+    assert sorted(metrics.model) == ["als", "hybrid", "popularity", "repurchase"]
+    assert ((metrics.map_at_k >= 0) & (metrics.map_at_k <= 1)).all()
+
+    recs = read("recommendations").toPandas()
+    assert set(recs.customer_id) == {f"c{c}" for c in range(40)} | {"c_new"}
+    assert (recs.groupby("customer_id").size() == 4).all()
+    assert recs.groupby("customer_id")["rank"].apply(lambda r: sorted(r) == [1, 2, 3, 4]).all()
+    arts = articles.toPandas().set_index("article_id")
+    # At most 3 of a product type per list.
+    assert recs.assign(t=recs.article_id.map(arts.product_type_name)).groupby(["customer_id", "t"]).size().max() <= 3
+    # Taste groups stay apart: ladies get ladies' articles.
+    ladies = recs[recs.customer_id.isin([f"c{c}" for c in range(20)])]
+    assert ladies.article_id.str.startswith("L").mean() > 0.9
+    assert (recs.reason.str.len() > 0).all()
+    sim = read("similar_articles").toPandas()
+    # Similar articles stay within the index group and never list the article itself.
+    assert (sim.article_id.map(arts.index_group_name) == sim.similar_article_id.map(arts.index_group_name)).all()
+    assert (sim.article_id != sim.similar_article_id).all()
+    # The never-sold dress reaches the similar list of other dresses (content cold start).
+    assert sim[sim.article_id == "L_new"].similar_article_id.str.startswith("Ld").all()
+    comp = read("outfit_complements").toPandas()
+    pg = arts.product_group_name
+    assert (comp.article_id.map(pg) != comp.complement_article_id.map(pg)).all()
+    assert comp[comp.article_id.str.startswith("Ld")].complement_article_id.str.startswith("Lb").all()
