@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # The CLI prints a failed task's reason itself, as its one line.
+        logging.getLogger("shopguide.pipeline").setLevel(logging.CRITICAL)
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -187,6 +187,7 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
 
     _enforce_quarantine_rate(settings, articles, customers, transactions, len(data.articles), len(data.customers), int(in_window.sum()))
 
+    articles.good = _with_first_seen(wh, articles.good, transactions.good, run_date)
     good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
     good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
     good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
@@ -215,6 +216,22 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
         "source_dropped": dict(getattr(data, "dropped", {}) or {}),
         "source_notes": list(getattr(data, "notes", []) or []),
     }
+
+
+def _with_first_seen(wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: str) -> pd.DataFrame:
+    """Keep each article's first-seen date across loads; date new ones by this run."""
+    table = qualified(RAW_SCHEMA, "articles")
+    known = pd.DataFrame(columns=["article_id", "first_seen_date"])
+    if wh.table_exists(RAW_SCHEMA, "articles") and "first_seen_date" in wh.columns(RAW_SCHEMA, "articles"):
+        known = wh.query_df(f"SELECT article_id, first_seen_date FROM {table}")
+    if known.empty:
+        # First load: the whole catalogue is as old as the history we have.
+        first_day = transactions["t_dat"].min()
+        default = (first_day if pd.notna(first_day) else pd.Timestamp(run_date)).date()
+    else:
+        default = date.fromisoformat(run_date)
+    seen = dict(zip(known["article_id"], pd.to_datetime(known["first_seen_date"]).dt.date, strict=True))
+    return articles.assign(first_seen_date=[seen.get(a, default) for a in articles["article_id"]])
 
 
 def _enforce_quarantine_rate(settings: Settings, articles, customers, transactions, n_articles, n_customers, n_tx) -> None:

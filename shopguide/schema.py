@@ -41,6 +41,10 @@ ARTICLE_COLUMNS: dict[str, str] = {
     "section_name": "VARCHAR",
     "garment_group_name": "VARCHAR",
     "detail_desc": "VARCHAR",
+    # Set by ingest, not read from sources: the run date the article first appeared in
+    # the catalogue (the start of history for articles of the first load). A new
+    # article is one that appeared lately, not one that never sold.
+    "first_seen_date": "DATE",
 }
 
 TRANSACTION_COLUMNS: dict[str, str] = {

@@ -73,18 +73,24 @@ def main(argv: list[str] | None = None) -> None:
 
     from spark_jobs.recs_als import set_checkpoint_dir
     from spark_jobs.recs_evaluate import holdout_metrics
-    from spark_jobs.recs_hybrid import recommend
+    from spark_jobs.recs_hybrid import fit_ranker, recommend, shift_date
 
     ckpt = checkpoint_dir(args.lake, args.run_date)
     set_checkpoint_dir(spark, ckpt)
     try:
-        result = recommend(customers, articles, transactions, args.run_date, config)
+        ranker = None
+        if args.evaluate:
+            # One ranker for both runs, trained on labels before the holdout window: the
+            # holdout stays unseen and the ranker is fit once instead of twice.
+            cut = shift_date(args.run_date, -args.holdout_days)
+            ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
+        result = recommend(customers, articles, transactions, args.run_date, config, ranker=ranker)
         write_output(result.hybrid, args.lake, args.run_date, OUT_RECOMMENDATIONS)
         write_output(result.similar_articles, args.lake, args.run_date, OUT_SIMILAR_ARTICLES)
         write_output(result.outfit_complements, args.lake, args.run_date, OUT_OUTFIT_COMPLEMENTS)
         if args.evaluate:
             metrics = holdout_metrics(
-                customers, articles, transactions, args.run_date, config, args.holdout_days
+                customers, articles, transactions, args.run_date, config, args.holdout_days, ranker
             )
             frame = (
                 spark.createDataFrame(metrics)

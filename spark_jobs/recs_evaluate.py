@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, PRODUCT_TYPE, SCORE, T_DAT, RecsConfig
-from spark_jobs.recs_hybrid import Recommendations, recommend, shift_date
+from spark_jobs.recs_hybrid import Ranker, Recommendations, recommend, shift_date
 from spark_jobs.recs_metrics import catalog_coverage, diversity, novelty, ranking_metrics
 
 MODELS = ("hybrid", "als", "popularity", "repurchase")
@@ -65,9 +65,11 @@ def holdout_metrics(
     run_date: str,
     config: RecsConfig,
     holdout_days: int = 7,
+    ranker: Ranker | None = None,
 ) -> pd.DataFrame:
     """model_metrics rows: fit on the data before the last ``holdout_days`` days, score
-    the customers who bought both before and within them."""
+    the customers who bought both before and within them. ``ranker`` must have been
+    trained on data before the holdout (default: trained here)."""
     cut = shift_date(run_date, -holdout_days)
     known = transactions.where(F.col(CUSTOMER_ID).isNotNull())
     train = known.where(F.col(T_DAT) <= F.to_date(F.lit(cut)))
@@ -107,6 +109,7 @@ def holdout_metrics(
         config,
         score_customers=evaluated,
         recompute_articles=True,
+        ranker=ranker,
     )
     sellable = recs_catalog_size(recs)
     train_pairs = train.select(CUSTOMER_ID, ARTICLE_ID).distinct().toPandas()

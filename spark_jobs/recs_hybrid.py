@@ -199,7 +199,7 @@ def build_state(
     recompute_articles: bool,
 ) -> ShopState:
     """Fit every model on the purchases up to ``as_of``."""
-    tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of)))
+    tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of))).cache()
     arts = articles_as_of(articles, tx, as_of, config) if recompute_articles else articles
     arts = arts.cache()
     sellable = sellable_articles(arts).cache()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support import make_settings
 
+from shopguide.export import export_email_list
 from shopguide.generate import generate_shop
 from shopguide.pipeline import PipelineError, run_pipeline
 from shopguide.schema import PUBLISHED_TABLES
 from shopguide.warehouse import open_warehouse
-from support import make_settings
 
 pytestmark = pytest.mark.slow
 RUN_DATE = "2024-03-31"
@@ -71,6 +72,12 @@ def test_nightly_run_publishes_and_a_rerun_is_identical(warehouse, shop_dir, tmp
     second = check_published_run(settings)
     for table in PUBLISHED_TABLES:
         pd.testing.assert_frame_equal(first[table], second[table], check_exact=False, rtol=1e-9)
+
+    # The email tool's CSV: the published list, opted-in customers only.
+    rows, run_date = export_email_list(settings, None, str(tmp_path / "email.csv"))
+    exported = pd.read_csv(tmp_path / "email.csv", dtype={"customer_id": str, "article_id": str})
+    assert run_date == RUN_DATE and rows == len(second["email_campaign_list"]) == len(exported)
+    assert list(exported.columns) == list(PUBLISHED_TABLES["email_campaign_list"])
 
 
 def test_bad_input_stops_the_run_and_keeps_the_previous_publication(shop_dir, tmp_path):

@@ -6,11 +6,11 @@ import json
 
 import pandas as pd
 import pytest
+from support import make_settings
 
 from shopguide.ingest import IngestError, ingest
 from shopguide.sources import SourceData
 from shopguide.warehouse import open_warehouse
-from support import make_settings
 
 
 def shop(transactions: list[tuple], articles=("0000000001", "0000000002"), customers=("c1", "c2")) -> SourceData:
@@ -103,3 +103,18 @@ def test_duplicate_and_keyless_dimension_rows_are_quarantined(tmp_path):
     q = open_warehouse(settings).query_df("SELECT entity, reason FROM raw.quarantine")
     assert sorted(q["entity"]) == ["articles", "customers"]
     assert all("duplicate" in r for r in q["reason"])
+
+
+def test_articles_keep_the_day_they_first_appeared(tmp_path):
+    settings = make_settings(tmp_path)
+    ingest(settings, "2024-01-05", shop(GOOD))
+    wh = open_warehouse(settings)
+    first = dict(wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values)
+    # The first load's catalogue is as old as the history, sold or not.
+    assert {str(v)[:10] for v in first.values()} == {"2024-01-01"}
+
+    later = shop(GOOD, articles=("0000000001", "0000000002", "0000000003"))
+    ingest(settings, "2024-01-06", later)
+    ingest(settings, "2024-01-07", later)
+    seen = {k: str(v)[:10] for k, v in wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values}
+    assert seen == {"0000000001": "2024-01-01", "0000000002": "2024-01-01", "0000000003": "2024-01-06"}

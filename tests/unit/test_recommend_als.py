@@ -6,8 +6,8 @@ import numpy as np
 from pyspark.testing import assertDataFrameEqual
 
 from spark_jobs.recs_als import (
-    article_matrix,
     als_candidates,
+    article_matrix,
     fit_als,
     score_top_k,
     set_checkpoint_dir,

@@ -5,14 +5,17 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+import duckdb
 import pandas as pd
+import psycopg
 import pytest
+from support import make_settings
 
 from shopguide.schema import PUBLISHED_TABLES
 from shopguide.settings import load_settings
 from shopguide.warehouse import open_warehouse, qident
-from support import make_settings
 
+ENGINE_ERRORS = (duckdb.Error, psycopg.Error)
 COLUMNS = {"day": "DATE", "name": "VARCHAR", "value": "DOUBLE PRECISION"}
 
 
@@ -34,7 +37,7 @@ def test_failed_load_leaves_previous_rows(any_settings):
     wh = open_warehouse(any_settings)
     wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
     bad = frame("2024-01-01", 5).assign(value=["not a number"])
-    with pytest.raises(Exception):
+    with pytest.raises(ENGINE_ERRORS):
         wh.replace_rows("raw", "t", bad, COLUMNS, "day", [date(2024, 1, 1)])
     assert wh.scalar("SELECT count(*) FROM raw.t") == 2
 
@@ -67,7 +70,7 @@ def test_publish_swaps_one_run_atomically(any_settings):
     # A publication that fails half-way (a statement in the same transaction errors)
     # leaves the previous complete run in place.
     _candidates(wh, "2024-01-01", 7)
-    with pytest.raises(Exception):
+    with pytest.raises(ENGINE_ERRORS):
         wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published", extra=[("SELECT * FROM no_such_table", [])])
     assert wh.scalar("SELECT count(*) FROM published.recommendations") == 5
 
