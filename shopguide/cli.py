@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
     run.add_argument("--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)")
 
+    back = sub.add_parser("backfill", help="run the pipeline for every date in a range, oldest first")
+    back.add_argument("--from", dest="first", required=True, type=_date, help="first run date")
+    back.add_argument("--to", dest="last", required=True, type=_date, help="last run date (inclusive)")
+    back.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
+    back.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
+
     exp = sub.add_parser("export", help="export a published list")
     exp_sub = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
     email = exp_sub.add_parser("email", help="the email campaign list (opted-in customers only) as CSV")
@@ -99,12 +105,7 @@ def cmd_run(args) -> int:
     from shopguide.pipeline import STEPS, run_task
     from shopguide.spark import stop_local_session
 
-    overrides = {}
-    if args.source:
-        overrides["source"] = args.source
-    if args.path:
-        overrides["source_path"] = args.path
-    settings = load_settings(**overrides)
+    settings = load_settings(**_source_overrides(args))
     names = [s.name for s in STEPS]
     if args.only:
         unknown = sorted(set(args.only) - set(names))
@@ -118,6 +119,28 @@ def cmd_run(args) -> int:
     finally:
         stop_local_session()
     return cmd_summary(argparse.Namespace(date=args.date), settings) if "publish" in names else 0
+
+
+def _source_overrides(args) -> dict:
+    overrides = {}
+    if args.source:
+        overrides["source"] = args.source
+    if args.path:
+        overrides["source_path"] = args.path
+    return overrides
+
+
+def cmd_backfill(args) -> int:
+    from shopguide.pipeline import backfill
+    from shopguide.spark import stop_local_session
+
+    settings = load_settings(**_source_overrides(args))
+    try:
+        for day in backfill(settings, args.first, args.last):
+            print(f"published {day}")
+    finally:
+        stop_local_session()
+    return 0
 
 
 def _latest_run(wh) -> str | None:
@@ -183,6 +206,7 @@ def cmd_evaluate(args) -> int:
 COMMANDS = {
     "generate": cmd_generate,
     "run": cmd_run,
+    "backfill": cmd_backfill,
     "export": cmd_export,
     "summary": cmd_summary,
     "evaluate": cmd_evaluate,

@@ -30,8 +30,6 @@ from shopguide.schema import (
 from shopguide.settings import Settings
 from shopguide.warehouse import open_warehouse, qualified
 
-# Purchases before this day are taken for corrupt dates, not history.
-SHOP_OPENED = pd.Timestamp("2000-01-01")
 # Days before the run date that each nightly load re-reads, so late rows are picked up.
 LOOKBACK_DAYS = 7
 AGE_RANGE = (0, 120)
@@ -102,11 +100,13 @@ def check_customers(customers: pd.DataFrame, source: str) -> Checked:
     return checked
 
 
-def check_transactions(transactions: pd.DataFrame, known_articles: set[str], source: str) -> Checked:
+def check_transactions(
+    transactions: pd.DataFrame, known_articles: set[str], source: str, shop_opened: str = "1995-01-01"
+) -> Checked:
     checked = Checked(transactions.reset_index(drop=True))
     t = lambda: checked.good  # noqa: E731 - the frame shrinks after each check
     _drop(checked, t()["t_dat"].isna(), "transactions", source, "t_dat is missing or not a date")
-    _drop(checked, t()["t_dat"] < SHOP_OPENED, "transactions", source, f"t_dat before the shop opened ({SHOP_OPENED.date()})")
+    _drop(checked, t()["t_dat"] < pd.Timestamp(shop_opened), "transactions", source, f"t_dat before the shop opened ({shop_opened}, SHOPGUIDE_SHOP_OPENED)")
     _drop(checked, t()["article_id"].isna(), "transactions", source, "article_id is missing")
     _drop(
         checked,
@@ -183,7 +183,7 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     in_window = tx["t_dat"].isna() | (tx["t_dat"] <= pd.Timestamp(end))
     if start is not None:
         in_window &= tx["t_dat"].isna() | (tx["t_dat"] >= pd.Timestamp(start))
-    transactions = check_transactions(tx[in_window], known, files.get("transactions", settings.source))
+    transactions = check_transactions(tx[in_window], known, files.get("transactions", settings.source), settings.shop_opened)
 
     _enforce_quarantine_rate(settings, articles, customers, transactions, len(data.articles), len(data.customers), int(in_window.sum()))
 

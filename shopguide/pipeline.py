@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from shopguide.schema import (
     CANDIDATE_SCHEMA,
@@ -191,6 +191,7 @@ def run_task(name: str, run_date: str, settings: Settings | None = None, **kwarg
         _record_task(settings, run_date, name, "failed", started, time.perf_counter() - t0, {"error": reason})
         _record_failed_run(settings, run_date, name, reason)
         log.error("shopguide %s for %s failed: %s", name, run_date, reason)
+        notify_failure(settings, run_date, name, reason)
         raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
     _record_task(settings, run_date, name, "success", started, time.perf_counter() - t0, result)
     log.info("shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result)
@@ -204,6 +205,37 @@ def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
         extra = {"data": data} if step.name == "ingest" and data is not None else {}
         results[step.name] = run_task(step.name, run_date, settings, **extra)
     return results
+
+
+def backfill(settings: Settings, first: str, last: str) -> list[str]:
+    """Run the pipeline for every date from ``first`` to ``last``, oldest first.
+
+    Each date's partitions are replaced, so a backfill over dates already published
+    produces each partition exactly once.
+    """
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    if end < start:
+        raise ValueError(f"backfill range is empty: {first} is after {last}")
+    done = []
+    for offset in range((end - start).days + 1):
+        day = (start + timedelta(days=offset)).isoformat()
+        run_pipeline(settings, day)
+        done.append(day)
+    return done
+
+
+def notify_failure(settings: Settings, run_date: str, task: str, reason: str) -> None:
+    """Send a failed task's reason to SHOPGUIDE_ALERT_WEBHOOK (a JSON POST), if set."""
+    if not settings.alert_webhook:
+        return
+    import urllib.request
+
+    body = json.dumps({"pipeline": "shopguide_nightly", "run_date": run_date, "task": task, "reason": reason}).encode()
+    request = urllib.request.Request(settings.alert_webhook, data=body, headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except Exception as exc:  # an alert that cannot be sent must not hide the failure
+        log.warning("could not send the failure alert to %s: %s", settings.alert_webhook, exc)
 
 
 def prepare_inputs(settings: Settings, run_date: str, data) -> dict:

@@ -53,6 +53,8 @@ class Settings:
     email_top_n: int
     forecast_horizon: int
     quarantine_max_rate: float
+    shop_opened: str  # purchases dated before this are corrupt, not history
+    alert_webhook: str  # URL that gets a JSON POST when a task fails ("" = log only)
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -98,6 +100,8 @@ def load_settings(**overrides) -> Settings:
         email_top_n=_env_int("SHOPGUIDE_EMAIL_TOP_N", 5),
         forecast_horizon=_env_int("SHOPGUIDE_FORECAST_HORIZON", 28),
         quarantine_max_rate=_env_float("SHOPGUIDE_QUARANTINE_MAX_RATE", 0.05),
+        shop_opened=_env("SHOPGUIDE_SHOP_OPENED", "1995-01-01"),
+        alert_webhook=_env("SHOPGUIDE_ALERT_WEBHOOK", ""),
     )
     if settings.source not in SOURCES:
         raise ValueError(f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")

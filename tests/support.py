@@ -8,11 +8,11 @@ def make_settings(tmp_path, warehouse_url: str | None = None, **overrides):
     from shopguide.settings import load_settings
 
     home = tmp_path / "home"
-    return load_settings().with_(
-        home=home,
-        warehouse_url=warehouse_url or f"duckdb://{home / 'warehouse.duckdb'}",
-        lake=str(home / "lake"),
-        reports_dir=home / "reports",
-        source_path=str(home / "data"),
-        **overrides,
-    )
+    defaults = {
+        "home": home,
+        "warehouse_url": warehouse_url or f"duckdb://{home / 'warehouse.duckdb'}",
+        "lake": str(home / "lake"),
+        "reports_dir": home / "reports",
+        "source_path": str(home / "data"),
+    }
+    return load_settings().with_(**{**defaults, **overrides})

@@ -1,0 +1,72 @@
+"""Pipeline bookkeeping: failures are recorded, alerted and reported in one line."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from shopguide.pipeline import PipelineError, backfill, run_task
+from shopguide.steps import TASK_NAMES
+from shopguide.warehouse import open_warehouse
+from support import make_settings
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/alert", received
+    server.shutdown()
+
+
+def test_failed_task_is_recorded_and_alerted(tmp_path, webhook):
+    url, received = webhook
+    settings = make_settings(tmp_path, source="hm", source_path=str(tmp_path / "nowhere"), alert_webhook=url)
+    with pytest.raises(PipelineError, match=r"^ingest failed for 2024-06-30: .*nowhere"):
+        run_task("ingest", "2024-06-30", settings)
+    assert received and received[0]["task"] == "ingest" and received[0]["run_date"] == "2024-06-30"
+    assert "nowhere" in received[0]["reason"]
+    wh = open_warehouse(settings)
+    runs = wh.query_df("SELECT status, message FROM published.pipeline_runs")
+    assert runs["status"].tolist() == ["failed"] and runs["message"].iloc[0].startswith("ingest: ")
+    log = wh.query_df("SELECT task, status FROM outputs.task_runs")
+    assert log.values.tolist() == [["ingest", "failed"]]
+
+
+def test_unreachable_webhook_does_not_hide_the_failure(tmp_path):
+    settings = make_settings(tmp_path, source="hm", source_path=str(tmp_path / "nowhere"), alert_webhook="http://127.0.0.1:9/x")
+    with pytest.raises(PipelineError, match="ingest failed"):
+        run_task("ingest", "2024-06-30", settings)
+
+
+def test_malformed_date_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError):
+        run_task("ingest", "2024-02-30", make_settings(tmp_path))
+    assert not (tmp_path / "home").exists()
+
+
+def test_backfill_refuses_an_empty_range(tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        backfill(make_settings(tmp_path), "2024-06-02", "2024-06-01")
+
+
+def test_task_order_matches_the_documented_flow():
+    assert TASK_NAMES == (
+        "ingest", "validate_raw", "build_models", "export_inputs", "recommend", "forecast",
+        "load_outputs", "build_candidates", "validate_outputs", "publish",
+    )  # fmt: skip
