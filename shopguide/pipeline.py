@@ -149,7 +149,10 @@ def publish(settings: Settings, run_date: str) -> dict:
     durations = {r["task"]: round(float(r["duration_seconds"]), 2) for r in task_runs}
     extra = [_pipeline_runs_insert(wh, run_date, "success", settings.source, started, finished, row_counts, durations, "published")]
     published = wh.publish(run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra)
-    return {"published": published}
+    from shopguide.access import ensure_roles
+
+    roles = ensure_roles(settings)  # PostgreSQL: BI and marketing see only what they may
+    return {"published": published, "roles": sorted(roles.values())}
 
 
 # -- the order ------------------------------------------------------------------------

@@ -98,9 +98,11 @@ def article_vectors(articles: DataFrame, config: RecsConfig) -> DataFrame:
         # Text block at unit length, so it weighs like one attribute.
         Normalizer(inputCol="_tfidf", outputCol="_text_vec", p=2.0),
     ]
-    for c in cats:
-        stages.append(StringIndexer(inputCol=c, outputCol=f"_{c}_idx", handleInvalid="keep"))
     if cats:
+        # One multi-column indexer: one pass over the articles instead of one per attribute.
+        stages.append(
+            StringIndexer(inputCols=cats, outputCols=[f"_{c}_idx" for c in cats], handleInvalid="keep")
+        )
         stages.append(
             OneHotEncoder(
                 inputCols=[f"_{c}_idx" for c in cats],

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import make_settings
 
 from shopguide.generate import generate_shop
 from shopguide.warehouse import open_warehouse
+from support import make_settings
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

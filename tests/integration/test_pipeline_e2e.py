@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support import make_settings
 
 from shopguide.export import export_email_list
 from shopguide.generate import generate_shop
 from shopguide.pipeline import PipelineError, run_pipeline
 from shopguide.schema import PUBLISHED_TABLES
 from shopguide.warehouse import open_warehouse
+from support import make_settings
 
 pytestmark = pytest.mark.slow
 RUN_DATE = "2024-03-31"

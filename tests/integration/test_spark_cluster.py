@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import make_settings
 
 from shopguide.spark import run_spark_job
 from shopguide.warehouse import read_parquet, write_parquet
 from spark_jobs.common import input_path, output_path
+from support import make_settings
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ import json
 
 import pandas as pd
 import pytest
-from support import make_settings
 
 from shopguide.ingest import IngestError, ingest
 from shopguide.sources import SourceData
 from shopguide.warehouse import open_warehouse
+from support import make_settings
 
 
 def shop(transactions: list[tuple], articles=("0000000001", "0000000002"), customers=("c1", "c2")) -> SourceData:

@@ -69,28 +69,20 @@ def frames(spark):
     return spark.createDataFrame(customers), spark.createDataFrame(articles), spark.createDataFrame(transactions)
 
 
-def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
-    from spark_jobs import recommend as job
-    from spark_jobs.common import input_path, output_path
+def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_path):
+    from spark_jobs.recs_als import set_checkpoint_dir
+    from spark_jobs.recs_hybrid import fallback_ranker, recommend
 
+    set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
     customers, articles, transactions = frames
-    lake = str(tmp_path / "lake")
-    for name, df in {"customers": customers, "articles": articles, "transactions": transactions}.items():
-        df.write.parquet(input_path(lake, RUN_DATE, name))
-    tiny = dataclasses.make_dataclass(
-        "TinyConfig", [(f.name, f.type, dataclasses.field(default=getattr(CONFIG, f.name))) for f in dataclasses.fields(CONFIG)], bases=(RecsConfig,), frozen=True
-    )
-    monkeypatch.setattr(job, "RecsConfig", tiny)
-    job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
-    read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
-    assert read("recommendations").columns == ["customer_id", "rank", "article_id", "score", "reason"]
-    assert read("recommendations").select("customer_id").distinct().count() == 41
-    assert read("similar_articles").columns == ["article_id", "rank", "similar_article_id", "score"]
-    assert read("outfit_complements").columns == ["article_id", "rank", "complement_article_id", "score", "support"]
-    metrics = read("model_metrics").toPandas()
-    assert sorted(metrics.model) == ["als", "hybrid", "popularity", "repurchase"]
-    assert ((metrics.map_at_k >= 0) & (metrics.map_at_k <= 1)).all()
-
+    # Fixed-weight ranker: one model fit instead of two keeps this test quick; the
+    # learned ranker is covered by the slow end-to-end test below.
+    result = recommend(customers, articles, transactions, RUN_DATE, CONFIG, ranker=fallback_ranker(CONFIG))
+    read = {
+        "recommendations": result.hybrid,
+        "similar_articles": result.similar_articles,
+        "outfit_complements": result.outfit_complements,
+    }.__getitem__
     recs = read("recommendations").toPandas()
     assert set(recs.customer_id) == {f"c{c}" for c in range(40)} | {"c_new"}
     assert (recs.groupby("customer_id").size() == 4).all()
@@ -112,3 +104,27 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
     pg = arts.product_group_name
     assert (comp.article_id.map(pg) != comp.complement_article_id.map(pg)).all()
     assert comp[comp.article_id.str.startswith("Ld")].complement_article_id.str.startswith("Lb").all()
+
+
+@pytest.mark.slow
+def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
+    from spark_jobs import recommend as job
+    from spark_jobs.common import input_path, output_path
+
+    customers, articles, transactions = frames
+    lake = str(tmp_path / "lake")
+    for name, df in {"customers": customers, "articles": articles, "transactions": transactions}.items():
+        df.write.parquet(input_path(lake, RUN_DATE, name))
+    tiny = dataclasses.make_dataclass(
+        "TinyConfig", [(f.name, f.type, dataclasses.field(default=getattr(CONFIG, f.name))) for f in dataclasses.fields(CONFIG)], bases=(RecsConfig,), frozen=True
+    )
+    monkeypatch.setattr(job, "RecsConfig", tiny)
+    job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
+    read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
+    assert read("recommendations").columns == ["customer_id", "rank", "article_id", "score", "reason"]
+    assert read("recommendations").select("customer_id").distinct().count() == 41
+    assert read("similar_articles").columns == ["article_id", "rank", "similar_article_id", "score"]
+    assert read("outfit_complements").columns == ["article_id", "rank", "complement_article_id", "score", "support"]
+    metrics = read("model_metrics").toPandas()
+    assert sorted(metrics.model) == ["als", "hybrid", "popularity", "repurchase"]
+    assert ((metrics.map_at_k >= 0) & (metrics.map_at_k <= 1)).all()

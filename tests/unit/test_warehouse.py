@@ -9,11 +9,11 @@ import duckdb
 import pandas as pd
 import psycopg
 import pytest
-from support import make_settings
 
 from shopguide.schema import PUBLISHED_TABLES
 from shopguide.settings import load_settings
 from shopguide.warehouse import open_warehouse, qident
+from support import make_settings
 
 ENGINE_ERRORS = (duckdb.Error, psycopg.Error)
 COLUMNS = {"day": "DATE", "name": "VARCHAR", "value": "DOUBLE PRECISION"}

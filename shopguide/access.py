@@ -1,0 +1,73 @@
+"""Who may read what, on PostgreSQL: roles created and granted by the project.
+
+- ``<prefix>_pipeline``: the writer; owns nothing special, may use every schema.
+- ``<prefix>_bi``: read-only, the ``published`` schema only (and its future tables).
+- ``<prefix>_marketing``: ``published.email_campaign_list`` only.
+
+The private schemas (raw, staging, intermediate, marts, outputs, publish_candidates)
+hold personal data (age, postal code) and are granted to nobody but the pipeline.
+Roles are NOLOGIN groups: grant them to real login users. DuckDB has no roles: its
+file is private to whoever may read it, and BI reads a copy or the published schema.
+"""
+
+from __future__ import annotations
+
+import os
+
+from psycopg import sql
+
+from shopguide.schema import CANDIDATE_SCHEMA, OUTPUTS_SCHEMA, PUBLISHED_SCHEMA, RAW_SCHEMA
+from shopguide.settings import Settings
+from shopguide.warehouse import open_warehouse
+
+PRIVATE_SCHEMAS = (RAW_SCHEMA, "staging", "intermediate", "marts", OUTPUTS_SCHEMA, CANDIDATE_SCHEMA)
+
+
+def role_names(prefix: str | None = None) -> dict[str, str]:
+    prefix = prefix or os.environ.get("SHOPGUIDE_ROLE_PREFIX", "shopguide")
+    return {kind: f"{prefix}_{kind}" for kind in ("pipeline", "bi", "marketing")}
+
+
+def ensure_roles(settings: Settings, prefix: str | None = None) -> dict[str, str]:
+    """Create the roles if missing and (re)apply the grants; idempotent."""
+    if settings.warehouse_kind != "postgres":
+        return {}
+    roles = role_names(prefix)
+    ident = {k: sql.Identifier(v) for k, v in roles.items()}
+    published = sql.Identifier(PUBLISHED_SCHEMA)
+    wh = open_warehouse(settings)
+    with wh.transaction() as con, con.cursor() as cur:
+        for name in roles.values():
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(published))
+        for schema in (*PRIVATE_SCHEMAS, PUBLISHED_SCHEMA):
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            cur.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema), ident["pipeline"]))
+            cur.execute(sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema), ident["pipeline"]))
+            if schema != PUBLISHED_SCHEMA:
+                cur.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
+        # BI: everything published, now and later.
+        cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(published, ident["bi"], ident["marketing"]))
+        cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, ident["bi"]))
+        cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(published, ident["bi"]))
+        # Marketing: the email list only.
+        cur.execute("SELECT to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.email_campaign_list"])
+        if cur.fetchone()[0] is not None:
+            cur.execute(
+                sql.SQL("GRANT SELECT ON {}.{} TO {}").format(published, sql.Identifier("email_campaign_list"), ident["marketing"])
+            )
+    return roles
+
+
+def drop_roles(settings: Settings, prefix: str | None = None) -> None:
+    """Remove the roles' grants in this database and the roles themselves (tests, teardown)."""
+    roles = role_names(prefix)
+    wh = open_warehouse(settings)
+    with wh.transaction() as con, con.cursor() as cur:
+        for name in roles.values():
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
+            if cur.fetchone() is not None:
+                cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+                cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))

@@ -1,0 +1,51 @@
+"""PostgreSQL roles: BI reads the published schema only; marketing the email list only."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import psycopg
+import pytest
+
+from shopguide.access import drop_roles, ensure_roles
+from shopguide.pipeline import ensure_published_tables
+from shopguide.schema import CUSTOMER_COLUMNS
+from shopguide.warehouse import open_warehouse
+from support import make_settings
+
+pytestmark = pytest.mark.postgres
+
+
+def can_read(url: str, role: str, relation: str) -> bool:
+    with psycopg.connect(url) as con, con.cursor() as cur:
+        cur.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Identifier(role)))
+        try:
+            cur.execute(f"SELECT count(*) FROM {relation}")
+            return True
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+
+
+def test_roles_see_only_what_they_may(tmp_path, pg_url):
+    settings = make_settings(tmp_path, pg_url)
+    prefix = f"sgtest_{uuid.uuid4().hex[:6]}"
+    wh = open_warehouse(settings)
+    customers = pd.DataFrame([{"customer_id": "c1", "age": 33.0, "postal_code": "secret"}])
+    wh.replace_rows("raw", "customers", customers, CUSTOMER_COLUMNS, "customer_id", ["c1"])
+    ensure_published_tables(settings)
+    try:
+        roles = ensure_roles(settings, prefix)
+        ensure_roles(settings, prefix)  # idempotent
+        # A table published after the grants is visible to BI too (default privileges).
+        wh.execute("CREATE TABLE published.model_metrics (run_date date)")
+
+        assert can_read(pg_url, roles["bi"], "published.recommendations")
+        assert can_read(pg_url, roles["bi"], "published.model_metrics")
+        assert not can_read(pg_url, roles["bi"], "raw.customers")
+        assert can_read(pg_url, roles["marketing"], "published.email_campaign_list")
+        assert not can_read(pg_url, roles["marketing"], "published.recommendations")
+        assert not can_read(pg_url, roles["marketing"], "raw.customers")
+        assert can_read(pg_url, roles["pipeline"], "raw.customers")
+    finally:
+        drop_roles(settings, prefix)
