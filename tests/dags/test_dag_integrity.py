@@ -60,10 +60,10 @@ def test_task_groups_run_in_the_documented_order(dagbag):
 def test_dag_file_does_no_heavy_work_at_import():
     """Parsing the DAG must not import pandas, Spark, dbt or GX (the scheduler parses often)."""
     code = (
-        "import sys, runpy; runpy.run_path(%r); "
+        "import sys, runpy; runpy.run_path({!r}); "
         "heavy = [m for m in ('pandas', 'pyspark', 'dbt', 'great_expectations', 'duckdb') if m in sys.modules]; "
         "print('HEAVY=' + ','.join(heavy))"
-    ) % str(REPO / "dags" / "shopguide_nightly.py")
+    ).format(str(REPO / "dags" / "shopguide_nightly.py"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY=\n" in out.stdout + "\n", f"heavy modules imported at parse time: {out.stdout}"

@@ -41,7 +41,7 @@ def shop(transactions: list[tuple], articles=("0000000001", "0000000002"), custo
     )
 
 
-GOOD = [("2024-01-0%d" % (1 + i % 5), "c1", "0000000001", 10.0, 2, 1) for i in range(40)]
+GOOD = [(f"2024-01-0{1 + i % 5}", "c1", "0000000001", 10.0, 2, 1) for i in range(40)]
 
 
 def test_bad_rows_are_quarantined_with_reasons(tmp_path):
