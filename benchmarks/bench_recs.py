@@ -177,6 +177,41 @@ def run_speed(customers: int, articles: int, days: int, rank: int) -> dict:
     return out
 
 
+def tune_als_movielens(grid: list[dict]) -> list[dict]:
+    """ALS hyperparameter search on a VALIDATION split of MovieLens' training part: the
+    Recommenders split (75/25 per user, seed 42) gives train/test; train is split again
+    (75/25, seed 43) into fit/validation and only validation nDCG@10 is looked at."""
+    import pandas as pd
+
+    from shopguide.evaluation import split_random_per_user
+    from shopguide.sources import read_source
+    from spark_jobs.common import get_spark
+    from spark_jobs.recs_als import als_candidates, fit_als, set_checkpoint_dir
+    from spark_jobs.recs_baseline import top_k_per_customer
+    from spark_jobs.recs_common import RecsConfig
+    from spark_jobs.recs_metrics import ranking_metrics
+
+    data = read_source("movielens", DATA / "movielens-100k")
+    train, _test = split_random_per_user(data.transactions, 0.25, 42)
+    fit, val = split_random_per_user(train, 0.25, 43)
+    spark = get_spark("shopguide-tune")
+    set_checkpoint_dir(spark, tempfile.mkdtemp(prefix="shopguide-tune-"))
+    pairs = fit[["customer_id", "article_id"]].astype(str)
+    fit_df = spark.createDataFrame(pairs.assign(weight=1.0)).cache()
+    sellable = spark.createDataFrame(pd.DataFrame({"article_id": sorted(data.articles["article_id"].astype(str))}))
+    rows = []
+    for params in grid:
+        started = time.time()
+        config = RecsConfig().replace(**params)
+        factors = fit_als(fit_df, "weight", config)
+        recs = top_k_per_customer(als_candidates(factors, sellable, 10, exclude=fit_df.select("customer_id", "article_id")), 10)
+        preds = recs.select("customer_id", "article_id", "score").toPandas()
+        m = ranking_metrics(val[["customer_id", "article_id"]].astype(str), preds, 10)
+        rows.append({**params, "val_ndcg_at_10": round(m["ndcg_at_k"], 4), "val_map_at_10": round(m["map_at_k"], 4), "seconds": round(time.time() - started, 1)})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def render(quality: list[dict], speed: dict | None) -> str:
     lines = [BEGIN, "## Recommender (issue 3)", ""]
     lines.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores shared with other jobs (numbers are pessimistic when the machine is busy).")
@@ -236,7 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--rank", type=int, default=64)
+    parser.add_argument("--tune-als", action="store_true", help="only run the MovieLens ALS validation search and print it")
     args = parser.parse_args(argv)
+    if args.tune_als:
+        grid = [
+            {"als_rank": rank, "als_reg_param": reg, "als_alpha": alpha, "als_max_iter": 10}
+            for rank in (64, 128)
+            for reg in (0.05, 0.2, 1.0)
+            for alpha in (2.0, 10.0, 40.0)
+        ]
+        tune_als_movielens(grid)
+        return 0
     quality = [] if args.skip_quality else run_quality()
     speed = None if args.skip_speed else run_speed(args.customers, args.articles, args.days, args.rank)
     if speed:

@@ -30,7 +30,11 @@ def daily_sales_from_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
     """
     tx = transactions.copy()
     quantity = pd.to_numeric(tx.get("quantity", 1), errors="coerce")
-    tx["units"] = (quantity if isinstance(quantity, pd.Series) else pd.Series(1, index=tx.index)).fillna(1).astype(float)
+    tx["units"] = (
+        (quantity if isinstance(quantity, pd.Series) else pd.Series(1, index=tx.index))
+        .fillna(1)
+        .astype(float)
+    )
     tx["revenue"] = tx["units"] * pd.to_numeric(tx["price"], errors="coerce").fillna(0.0)
     tx["sale_date"] = pd.to_datetime(tx["t_dat"]).dt.normalize()
     tx["article_id"] = tx["article_id"].astype(str)
@@ -60,11 +64,18 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, p10=None,
         daily["coverage_p10_p90"] = fc_models.coverage(actual, p10, p90)
     yw, fw = fc_models.to_weeks(actual), fc_models.to_weeks(forecast)
     weekly = {"wape": fc_models.wape(yw, fw), "bias": fc_models.bias(yw, fw)}
-    return {"daily": {k: round(v, 4) for k, v in daily.items()}, "weekly": {k: round(v, 4) for k, v in weekly.items()}}
+    return {
+        "daily": {k: round(v, 4) for k, v in daily.items()},
+        "weekly": {k: round(v, 4) for k, v in weekly.items()},
+    }
 
 
-def _matrix(frame: pd.DataFrame, column: str, ids: list[str], dates: pd.DatetimeIndex) -> np.ndarray:
-    table = frame.pivot_table(index="article_id", columns="forecast_date", values=column, aggfunc="sum")
+def _matrix(
+    frame: pd.DataFrame, column: str, ids: list[str], dates: pd.DatetimeIndex
+) -> np.ndarray:
+    table = frame.pivot_table(
+        index="article_id", columns="forecast_date", values=column, aggfunc="sum"
+    )
     table.columns = pd.to_datetime(table.columns)
     return table.reindex(index=ids, columns=dates, fill_value=0.0).fillna(0.0).to_numpy(dtype=float)
 
@@ -82,7 +93,9 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
     try:
         train_end = dt.date.fromisoformat(str(args.train_end))
     except ValueError as exc:
-        raise EvaluationError(f"--train-end {args.train_end!r} is not a date: give YYYY-MM-DD") from exc
+        raise EvaluationError(
+            f"--train-end {args.train_end!r} is not a date: give YYYY-MM-DD"
+        ) from exc
     horizon = int(args.horizon)
     if horizon < 7:
         raise EvaluationError(f"--horizon {horizon}: give at least 7 days so weekly metrics exist")
@@ -104,22 +117,32 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
     articles = data.articles.copy()
     articles["article_id"] = articles["article_id"].astype(str)
     articles = articles[articles["article_id"].isin(ids)]
-    keep = [c for c in ("article_id", "product_type_name", "department_name") if c in articles.columns]
+    keep = [
+        c for c in ("article_id", "product_type_name", "department_name") if c in articles.columns
+    ]
     articles = articles[keep].drop_duplicates("article_id").assign(is_sellable=True, is_new=False)
     missing = sorted(set(ids) - set(articles["article_id"]))
     if missing:  # sold but not in the catalogue: still forecast them
-        articles = pd.concat([articles, pd.DataFrame({"article_id": missing, "is_sellable": True, "is_new": False})])
+        articles = pd.concat(
+            [articles, pd.DataFrame({"article_id": missing, "is_sellable": True, "is_new": False})]
+        )
 
     spark = get_spark("shopguide-evaluate-forecast")
     history = daily[pd.to_datetime(daily["sale_date"]) <= pd.Timestamp(train_end)]
     result = run_forecast(
-        spark.createDataFrame(history), spark.createDataFrame(articles), train_end, ForecastConfig(horizon=horizon)
+        spark.createDataFrame(history),
+        spark.createDataFrame(articles),
+        train_end,
+        ForecastConfig(horizon=horizon),
     )
     forecast = result.forecast.toPandas()
     baselines = result.baselines.toPandas()
 
     dates = pd.date_range(train_end + dt.timedelta(days=1), periods=horizon, freq="D")
-    test = daily[(pd.to_datetime(daily["sale_date"]) > pd.Timestamp(train_end)) & (pd.to_datetime(daily["sale_date"]) <= pd.Timestamp(test_end))]
+    test = daily[
+        (pd.to_datetime(daily["sale_date"]) > pd.Timestamp(train_end))
+        & (pd.to_datetime(daily["sale_date"]) <= pd.Timestamp(test_end))
+    ]
     actual = (
         test.assign(forecast_date=test["sale_date"]).pipe(_matrix, "units", ids, dates)
         if len(test)
@@ -137,12 +160,19 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
     return {"horizon": horizon, "series": len(ids), "models": models}
 
 
-def _scales(history: pd.DataFrame, ids: list[str], train_end: dt.date, history_days: int = 364) -> np.ndarray:
+def _scales(
+    history: pd.DataFrame, ids: list[str], train_end: dt.date, history_days: int = 364
+) -> np.ndarray:
     """Per article: in-sample seasonal-naive(7) MAE on its zero-filled daily series (MASE scale)."""
     scales = {}
     for article_id, rows in history[history["article_id"].isin(ids)].groupby("article_id"):
         days = pd.to_datetime(rows["sale_date"])
         index = pd.date_range(days.min(), pd.Timestamp(train_end), freq="D")
-        y = rows.assign(sale_date=days).groupby("sale_date")["units"].sum().reindex(index, fill_value=0.0)
+        y = (
+            rows.assign(sale_date=days)
+            .groupby("sale_date")["units"]
+            .sum()
+            .reindex(index, fill_value=0.0)
+        )
         scales[article_id] = fc_models.mase_scale(y.to_numpy()[-history_days:])
     return np.array([scales.get(i, np.nan) for i in ids])

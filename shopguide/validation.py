@@ -53,6 +53,8 @@ OPT_IN_FREQUENCIES = ("Regularly", "Monthly")
 OPT_IN_STATUS = "ACTIVE"
 SALES_CHANNELS = (1, 2)
 
+# Dataframes read from the warehouse: every DuckDB run, and the PostgreSQL runs whose run
+# date has no rows (the name is kept: it is part of the versioned project's ids).
 PANDAS_SOURCE = "shopguide_duckdb_frames"
 POSTGRES_SOURCE = "shopguide_postgres"
 DATA_DOCS_SITE = "shopguide_data_docs"
@@ -131,8 +133,12 @@ def _raw_customers() -> list:
         gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
         # NULL age is allowed (unknown); the ingest turns impossible ages into NULL.
         gxe.ExpectColumnValuesToBeBetween(column="age", min_value=0, max_value=120),
-        gxe.ExpectColumnValuesToBeInSet(column="fashion_news_frequency", value_set=list(FASHION_NEWS_FREQUENCIES)),
-        gxe.ExpectColumnValuesToBeInSet(column="club_member_status", value_set=list(CLUB_MEMBER_STATUSES)),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="fashion_news_frequency", value_set=list(FASHION_NEWS_FREQUENCIES)
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="club_member_status", value_set=list(CLUB_MEMBER_STATUSES)
+        ),
     ]
 
 
@@ -180,7 +186,9 @@ def _recommendations() -> list:
             gxe.ExpectColumnValuesToNotBeNull(column=c)
             for c in ("customer_id", "article_id", "rank", "score", "reason")
         ],
-        gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1, max_value={"$PARAMETER": "top_k"}),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="rank", min_value=1, max_value={"$PARAMETER": "top_k"}
+        ),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "rank"]),
     ]
 
@@ -194,9 +202,16 @@ def _demand_forecast() -> list:
             gxe.ExpectColumnValuesToNotBeNull(column=c)
             for c in ("article_id", "forecast_date", "units_p10", "units_p50", "units_p90")
         ],
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="units_p50", column_B="units_p10", or_equal=True),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="units_p90", column_B="units_p50", or_equal=True),
-        *[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in ("units_p10", "units_p50", "units_p90")],
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="units_p50", column_B="units_p10", or_equal=True
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="units_p90", column_B="units_p50", or_equal=True
+        ),
+        *[
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+            for c in ("units_p10", "units_p50", "units_p90")
+        ],
         # Forecasts start the day after the run date and cover the configured horizon.
         gxe.ExpectColumnValuesToBeBetween(
             column="forecast_date",
@@ -254,7 +269,9 @@ class Check:
 
     @property
     def where(self) -> str:
-        return f"{self.schema}.{self.table}" + (f" where {self.run_column} = run date" if self.run_column else "")
+        return f"{self.schema}.{self.table}" + (
+            f" where {self.run_column} = run date" if self.run_column else ""
+        )
 
 
 RAW_CHECKS = (
@@ -318,7 +335,11 @@ _lock = threading.Lock()
 
 def get_context(settings: Settings):
     """The GX File Data Context for these settings, set up from code; one per process."""
-    key = (str(Path(settings.expectations_dir).resolve()), str(settings.reports_dir), settings.warehouse_url)
+    key = (
+        str(Path(settings.expectations_dir).resolve()),
+        str(settings.reports_dir),
+        settings.warehouse_url,
+    )
     with _lock:
         context = _contexts.get(key)
         if context is None:
@@ -359,7 +380,10 @@ def _write_project_config(path: Path) -> None:
     }:
         return
     kept = {k: current[k] for k in ("fluent_datasources", "data_context_id") if current.get(k)}
-    path.write_text(GX_YML.replace("fluent_datasources: {}\n", "") + (yaml.safe_dump(kept, sort_keys=False) if kept else "fluent_datasources: {}\n"))
+    path.write_text(
+        GX_YML.replace("fluent_datasources: {}\n", "")
+        + (yaml.safe_dump(kept, sort_keys=False) if kept else "fluent_datasources: {}\n")
+    )
 
 
 # How a suite's rows reach GX: "frame" (a pandas dataframe read from the warehouse; DuckDB,
@@ -379,12 +403,17 @@ def _sync(context, settings: Settings) -> None:
 
     # Reuse what is already there when it matches the code: add_or_update would mint new
     # ids, and the versioned JSON would change on every run without any real change.
-    sources = {FRAME: _existing_source(context, PANDAS_SOURCE) or context.data_sources.add_pandas(PANDAS_SOURCE)}
+    sources = {
+        FRAME: _existing_source(context, PANDAS_SOURCE)
+        or context.data_sources.add_pandas(PANDAS_SOURCE)
+    }
     if settings.warehouse_kind == "postgres":
         source = _existing_source(context, POSTGRES_SOURCE)
         url = f"${{{VAR_POSTGRES_URL}}}"  # resolved from the runtime environment, never stored
         if source is None or str(getattr(source, "connection_string", "")) != url:
-            source = context.data_sources.add_or_update_postgres(POSTGRES_SOURCE, connection_string=url)
+            source = context.data_sources.add_or_update_postgres(
+                POSTGRES_SOURCE, connection_string=url
+            )
         sources[POSTGRES] = source
 
     for check in RAW_CHECKS + OUTPUT_CHECKS:
@@ -392,17 +421,25 @@ def _sync(context, settings: Settings) -> None:
         for engine, source in sources.items():
             batch_definition = _batch_definition(source, check, engine)
             name = _definition_name(check, engine)
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
-            )
-            context.checkpoints.add_or_update(
-                gx.Checkpoint(
-                    name=name,
-                    validation_definitions=[definition],
-                    actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])],
-                    result_format=_result_format(check),
+            definition = _existing(context.validation_definitions, name)
+            if definition is None or (definition.batch_definition.id, definition.suite.id) != (
+                batch_definition.id,
+                suite.id,
+            ):
+                definition = context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
                 )
+            checkpoint = gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                actions=[
+                    UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])
+                ],
+                result_format=_result_format(check),
             )
+            existing = _existing(context.checkpoints, name)
+            if existing is None or _checkpoint_json(existing) != _checkpoint_json(checkpoint):
+                context.checkpoints.add_or_update(checkpoint)
     # ValidationDefinition.add_or_update saves a copy of the data source that has lost its
     # link to the context (GX 1.24), and batches of it then fail with "Missing
     # DataContext": put the context's own data sources back.
@@ -410,8 +447,30 @@ def _sync(context, settings: Settings) -> None:
         context.data_sources.all().set_datasource(source.name, source)
 
 
+def _existing(factory, name: str):
+    """The stored object, or None. Unchanged objects are not rewritten: another run reading
+    the project at that moment would otherwise see a half-written file."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        return factory.get(name)
+    except DataContextError:
+        return None
+
+
+def _checkpoint_json(checkpoint) -> str:
+    import json
+
+    config = checkpoint.dict()
+    config.pop("id", None)
+    return json.dumps(config, sort_keys=True, default=str)
+
+
 def _result_format(check: Check) -> dict:
-    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
+    result_format: dict[str, Any] = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": EXAMPLES,
+    }
     if check.key_columns:
         # GX then reports these columns of the first bad rows, e.g. which customer.
         result_format["unexpected_index_column_names"] = list(check.key_columns)
@@ -472,7 +531,9 @@ def _batch_definition(source, check: Check, engine: str):
         return asset.add_batch_definition_whole_dataframe(name)
     if kind == "daily":
         # validate_batchable=False: GX would read a sample row now, before the table exists.
-        return asset.add_batch_definition_daily(name, column=check.run_column, validate_batchable=False)
+        return asset.add_batch_definition_daily(
+            name, column=check.run_column, validate_batchable=False
+        )
     return asset.add_batch_definition_whole_table(name)
 
 
@@ -519,10 +580,24 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
                 f"{check.suite}: table {check.schema}.{check.table} does not exist "
                 "(run the steps that build it before validating)"
             )
-            results[check.suite] = {"success": False, "evaluated": 0, "expectations": 0, "failed": [problems[-1]]}
+            results[check.suite] = {
+                "success": False,
+                "evaluated": 0,
+                "expectations": 0,
+                "failed": [problems[-1]],
+            }
             continue
         outcome = _run_checkpoint(context, settings, warehouse, check, day, parameters)
         summary = _summarise(check, outcome)
+        log.info(
+            "%s on %s: %s, %d rows, %d expectations, %d failed",
+            check.suite,
+            check.where,
+            "passed" if summary["success"] else "FAILED",
+            summary["evaluated"],
+            summary["expectations"],
+            len(summary["failed"]),
+        )
         results[check.suite] = summary
         problems.extend(summary["failed"])
     results["data_docs"] = _data_docs_index(settings)
@@ -534,14 +609,20 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
     return results
 
 
-def _run_checkpoint(context, settings: Settings, warehouse, check: Check, day: date, parameters: dict):
+def _run_checkpoint(
+    context, settings: Settings, warehouse, check: Check, day: date, parameters: dict
+):
     if settings.warehouse_kind == "postgres":
         from great_expectations.exceptions.exceptions import NoAvailableBatchesError
 
         checkpoint = context.checkpoints.get(_definition_name(check, POSTGRES))
-        batch_parameters = {"year": day.year, "month": day.month, "day": day.day} if check.run_column else None
+        batch_parameters = (
+            {"year": day.year, "month": day.month, "day": day.day} if check.run_column else None
+        )
         try:
-            return checkpoint.run(batch_parameters=batch_parameters, expectation_parameters=parameters)
+            return checkpoint.run(
+                batch_parameters=batch_parameters, expectation_parameters=parameters
+            )
         except NoAvailableBatchesError:
             # No rows for the run date: GX has no batch to give. Validate the empty set of
             # rows instead, so "no sales loaded" fails the row-count expectation like on DuckDB.
@@ -580,7 +661,12 @@ def _summarise(check: Check, outcome) -> dict:
                 failed.append(f"{check.suite}: {describe_failure(r)}")
     if not success and not failed:  # defensive: GX said no without naming an expectation
         failed.append(f"{check.suite}: suite failed on {check.where} (see Data Docs)")
-    return {"success": success and not failed, "evaluated": rows, "expectations": evaluated, "failed": failed}
+    return {
+        "success": success and not failed,
+        "evaluated": rows,
+        "expectations": evaluated,
+        "failed": failed,
+    }
 
 
 def describe_failure(r) -> str:
@@ -637,9 +723,13 @@ def _describe_kwargs(kwargs: dict) -> str:
     if kwargs.get("column_list"):
         parts.extend(str(c) for c in kwargs["column_list"])
     if kwargs.get("min_value") is not None:
-        parts.append(f"min {_show(kwargs['min_value'])}" + (", strict" if kwargs.get("strict_min") else ""))
+        parts.append(
+            f"min {_show(kwargs['min_value'])}" + (", strict" if kwargs.get("strict_min") else "")
+        )
     if kwargs.get("max_value") is not None:
-        parts.append(f"max {_show(kwargs['max_value'])}" + (", strict" if kwargs.get("strict_max") else ""))
+        parts.append(
+            f"max {_show(kwargs['max_value'])}" + (", strict" if kwargs.get("strict_max") else "")
+        )
     if kwargs.get("or_equal"):
         parts.append("or equal")
     if kwargs.get("value_set") is not None:
@@ -660,7 +750,11 @@ def _show(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NULL"
     if isinstance(value, (datetime, pd.Timestamp)):
-        return value.date().isoformat() if value == datetime.combine(value.date(), datetime.min.time()) else value.isoformat()
+        return (
+            value.date().isoformat()
+            if value == datetime.combine(value.date(), datetime.min.time())
+            else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
@@ -679,7 +773,9 @@ def main(argv: list[str] | None = None) -> int:
     from shopguide.settings import load_settings
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--sync", action="store_true", help="write suites, validation definitions and checkpoints")
+    parser.add_argument(
+        "--sync", action="store_true", help="write suites, validation definitions and checkpoints"
+    )
     args = parser.parse_args(argv)
     if not args.sync:
         parser.print_help()

@@ -239,7 +239,13 @@ def _constrained_nonneg_lsq(X, y, s, sw, target) -> np.ndarray:
     return np.zeros(k)
 
 
-def interval_table(forecast: np.ndarray, actual: np.ndarray, bins: int = 10, coverage: float = 0.8):
+def interval_table(
+    forecast: np.ndarray,
+    actual: np.ndarray,
+    bins: int = 10,
+    coverage: float = 0.8,
+    min_per_bin: int = 200,
+):
     """Conformal-style multipliers of the point forecast, per forecast-size bucket.
 
     Returns (edges, low, high): for a forecast f in bucket b, p10 = f·low[b] and
@@ -254,6 +260,8 @@ def interval_table(forecast: np.ndarray, actual: np.ndarray, bins: int = 10, cov
     f, y = f[keep], y[keep]
     if len(f) < 20:
         return np.array([0.0]), np.array([0.0, 0.0]), np.array([3.0, 3.0])
+    # at least min_per_bin backtest days per bucket: a thin bucket's quantiles are noise
+    bins = max(1, min(bins, len(f) // min_per_bin))
     edges = np.unique(np.quantile(f, np.linspace(0, 1, bins + 1)[1:-1]))
     bucket = np.searchsorted(edges, f, side="right")
     low = np.zeros(len(edges) + 1)

@@ -294,6 +294,79 @@ def fit_origins(origin: dt.date, config: ForecastConfig) -> list[dt.date]:
     return [last - dt.timedelta(days=7 * i) for i in range(config.fit_windows)]
 
 
+def article_rows(
+    pdf: pd.DataFrame,
+    run_date: dt.date,
+    origins: list,
+    closed: np.ndarray,
+    week: int,
+    config: ForecastConfig,
+) -> pd.DataFrame:
+    """The feature rows of one article (``pdf``: its sales rows, or one row with no sale_date).
+
+    Spark runs this per article inside ``applyInPandas``; the benchmark runs the very
+    same function in one plain Python process to measure Spark's overhead.
+    """
+    H = config.horizon
+    first = pdf.iloc[0]
+    sold = pdf.dropna(subset=["sale_date"])
+    rows = []
+    if not sold.empty:
+        days = pd.to_datetime(sold["sale_date"])
+        start = days.min()
+        index = pd.date_range(start, pd.Timestamp(run_date), freq="D")
+        per_day = (
+            sold.assign(sale_date=days)
+            .groupby("sale_date")[["units", "customers"]]
+            .sum(min_count=1)
+        )
+        per_day = per_day.reindex(index)
+        y = per_day["units"].fillna(0.0).to_numpy(dtype=float)
+        # no customer counts in the input: one buyer per day with sales
+        buyers = per_day["customers"].fillna(0.0).to_numpy(dtype=float)
+        if not per_day["customers"].notna().any():
+            buyers = (y > 0).astype(float)
+        is_open = ~np.isin(index.values.astype("datetime64[D]"), closed)
+        start_date = start.date()
+    for origin in origins:
+        base = {
+            "article_id": first["article_id"], "origin": origin,
+            "product_type_name": first["product_type_name"], "department_name": first["department_name"],
+            "is_new": bool(first["is_new"]),
+        }  # fmt: skip
+        if sold.empty or origin < start_date:
+            if origin == run_date:
+                rows.append({**base, "n_hist": 0, "mean_hist": 0.0, "demand_class": "none",
+                             "est": [0.0] * len(fc_models.ESTIMATORS), "actual": None,
+                             "base_naive": 0.0, "base_snaive": [0.0] * 7, "base_wavg": 0.0,
+                             "scale": float("nan")})  # fmt: skip
+            continue
+        cut = (origin - start_date).days + 1
+        hist = y[:cut]
+        hist_open = hist[is_open[:cut]]
+        hist_open = hist_open[-config.history_days :]
+        buyers_open = buyers[:cut][is_open[:cut]][-config.history_days :]
+        actual = None
+        if origin + dt.timedelta(days=H) <= run_date:
+            actual = y[cut : cut + H].tolist()
+        rows.append(
+            {
+                **base,
+                "n_hist": int(len(hist_open)),
+                "mean_hist": float(hist_open.mean()) if len(hist_open) else 0.0,
+                "demand_class": fc_models.demand_class(hist_open),
+                "est": fc_models.level_estimates(hist_open, week, buyers_open).tolist(),
+                "actual": actual,
+                "base_naive": float(hist[-1]),
+                "base_snaive": fc_models.seasonal_naive(hist, 7).tolist(),
+                "base_wavg": float(hist[-28:].mean()),
+                "scale": fc_models.mase_scale(hist[-config.history_days :]),
+            }
+        )
+    columns = [c.split()[0] for c in FEATURE_SCHEMA.split(", ")]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def article_features(
     history: DataFrame,
     articles: DataFrame,
@@ -308,69 +381,12 @@ def article_features(
     """
     run_date = _as_date(run_date)
     origins = origins_for(run_date, config)
-    H = config.horizon
     week = max(calendar.open_weekdays, 1)
     closed = np.array(sorted(calendar.closed_days), dtype="datetime64[D]")
     grouped = sellable_articles(articles).join(history, "article_id", "left")
 
     def per_article(pdf: pd.DataFrame) -> pd.DataFrame:
-        first = pdf.iloc[0]
-        sold = pdf.dropna(subset=["sale_date"])
-        rows = []
-        if not sold.empty:
-            days = pd.to_datetime(sold["sale_date"])
-            start = days.min()
-            index = pd.date_range(start, pd.Timestamp(run_date), freq="D")
-            per_day = (
-                sold.assign(sale_date=days)
-                .groupby("sale_date")[["units", "customers"]]
-                .sum(min_count=1)
-            )
-            per_day = per_day.reindex(index)
-            y = per_day["units"].fillna(0.0).to_numpy(dtype=float)
-            # no customer counts in the input: one buyer per day with sales
-            buyers = per_day["customers"].fillna(0.0).to_numpy(dtype=float)
-            if not per_day["customers"].notna().any():
-                buyers = (y > 0).astype(float)
-            is_open = ~np.isin(index.values.astype("datetime64[D]"), closed)
-            start_date = start.date()
-        for origin in origins:
-            base = {
-                "article_id": first["article_id"], "origin": origin,
-                "product_type_name": first["product_type_name"], "department_name": first["department_name"],
-                "is_new": bool(first["is_new"]),
-            }  # fmt: skip
-            if sold.empty or origin < start_date:
-                if origin == run_date:
-                    rows.append({**base, "n_hist": 0, "mean_hist": 0.0, "demand_class": "none",
-                                 "est": [0.0] * len(fc_models.ESTIMATORS), "actual": None,
-                                 "base_naive": 0.0, "base_snaive": [0.0] * 7, "base_wavg": 0.0,
-                                 "scale": float("nan")})  # fmt: skip
-                continue
-            cut = (origin - start_date).days + 1
-            hist = y[:cut]
-            hist_open = hist[is_open[:cut]]
-            hist_open = hist_open[-config.history_days :]
-            buyers_open = buyers[:cut][is_open[:cut]][-config.history_days :]
-            actual = None
-            if origin + dt.timedelta(days=H) <= run_date:
-                actual = y[cut : cut + H].tolist()
-            rows.append(
-                {
-                    **base,
-                    "n_hist": int(len(hist_open)),
-                    "mean_hist": float(hist_open.mean()) if len(hist_open) else 0.0,
-                    "demand_class": fc_models.demand_class(hist_open),
-                    "est": fc_models.level_estimates(hist_open, week, buyers_open).tolist(),
-                    "actual": actual,
-                    "base_naive": float(hist[-1]),
-                    "base_snaive": fc_models.seasonal_naive(hist, 7).tolist(),
-                    "base_wavg": float(hist[-28:].mean()),
-                    "scale": fc_models.mase_scale(hist[-config.history_days :]),
-                }
-            )
-        columns = [c.split()[0] for c in FEATURE_SCHEMA.split(", ")]
-        return pd.DataFrame(rows, columns=columns)
+        return article_rows(pdf, run_date, origins, closed, week, config)
 
     return grouped.groupBy("article_id").applyInPandas(per_article, schema=FEATURE_SCHEMA)
 
@@ -469,7 +485,11 @@ def _levels(
         else:
             w = weights.get(classes[i], weights["_all"])
             levels[i] = float(X[i] @ w)
-            models.append(f"shopguide_ensemble_{classes[i]}" if classes[i] in weights else "shopguide_ensemble")
+            models.append(
+                f"shopguide_ensemble_{classes[i]}"
+                if classes[i] in weights
+                else "shopguide_ensemble"
+            )
     return np.maximum(levels, 0.0), models
 
 
@@ -568,8 +588,9 @@ def score_models(
             else:
                 keys = frame[f"{level}_name"].to_numpy()
             codes, uniques = pd.factorize(keys)
+            n_groups = len(uniques)
 
-            def agg(matrix, codes=codes, n=len(uniques)):
+            def agg(matrix, codes=codes, n=n_groups):
                 out = np.zeros((n, matrix.shape[1]))
                 np.add.at(out, codes, matrix)
                 return out

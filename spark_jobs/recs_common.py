@@ -6,6 +6,9 @@ rename in the lake contract (docs/ARCHITECTURE.md) is a one-line change.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
 from dataclasses import asdict, dataclass, fields
 
 # -- lake input columns (docs/ARCHITECTURE.md) ----------------------------------
@@ -129,6 +132,7 @@ class RecsConfig:
     ranker_min_positives: int = 20
     ranker_negatives_per_positive: float = 20.0
     ranker_reg_param: float = 0.001
+    ranker_max_iter: int = 30
     # Linear weights used when there is too little data to train the ranker.
     fallback_weights: tuple = (
         ("f_rep_w", 2.0),
@@ -150,3 +154,13 @@ class RecsConfig:
                 f"unknown recommender settings {sorted(unknown)}; known: {sorted(known)}"
             )
         return RecsConfig(**{**asdict(self), **changes})
+
+
+@contextlib.contextmanager
+def timed(step: str):
+    """Log how long a recommender step took (stderr, picked up by the task log)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        print(f"[recommend] {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)

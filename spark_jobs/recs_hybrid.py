@@ -48,6 +48,7 @@ from spark_jobs.recs_common import (
     SIMILAR_ARTICLE_ID,
     T_DAT,
     RecsConfig,
+    timed,
 )
 from spark_jobs.recs_complements import outfit_complements
 from spark_jobs.recs_content import (
@@ -80,6 +81,9 @@ FEATURES = (
     "is_similar",
     "is_popular",
     "is_trending",
+    "f_als_rank",
+    "f_pop_rank",
+    "f_rep_rank",
 )
 LABEL = "label"
 
@@ -198,20 +202,29 @@ def build_state(
     config: RecsConfig,
     recompute_articles: bool,
 ) -> ShopState:
-    """Fit every model on the purchases up to ``as_of``."""
-    tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of))).cache()
-    arts = articles_as_of(articles, tx, as_of, config) if recompute_articles else articles
-    arts = arts.cache()
-    sellable = sellable_articles(arts).cache()
-    pool = content_pool(arts, config).cache()
-    interactions = interactions_as_of(tx, as_of, config)
-    als = fit_als(interactions, "weight", config) if interactions.head(1) else None
-    if als is not None:
-        als.customers.cache()
-        als.articles.cache()
-    vectors = article_vectors(arts, config).cache()
-    similar = similar_articles(vectors, arts, pool, config).cache()
-    complements = outfit_complements(tx, arts, pool, as_of, config).cache()
+    """Fit every model on the purchases up to ``as_of`` (each step materialized, so the
+    step log shows where the time goes)."""
+    with timed(f"{as_of} articles and sellable"):
+        tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of))).cache()
+        arts = articles_as_of(articles, tx, as_of, config) if recompute_articles else articles
+        arts = arts.cache()
+        sellable = sellable_articles(arts).cache()
+        pool = content_pool(arts, config).cache()
+        pool.count()
+        rate = repeat_rate(tx)
+    with timed(f"{as_of} ALS fit"):
+        interactions = interactions_as_of(tx, as_of, config)
+        als = fit_als(interactions, "weight", config) if interactions.head(1) else None
+        if als is not None:
+            als.customers.cache().count()
+            als.articles.cache().count()
+    with timed(f"{as_of} content vectors and similar articles"):
+        vectors = article_vectors(arts, config).cache()
+        similar = similar_articles(vectors, arts, pool, config).cache()
+        similar.count()
+    with timed(f"{as_of} outfit complements"):
+        complements = outfit_complements(tx, arts, pool, as_of, config).cache()
+        complements.count()
     return ShopState(
         as_of=as_of,
         customers=customers,
@@ -223,7 +236,7 @@ def build_state(
         vectors=vectors,
         similar=similar,
         complements=complements,
-        repeat_rate=repeat_rate(tx),
+        repeat_rate=rate,
     )
 
 
@@ -443,9 +456,16 @@ def _add_features(
     for s in ("repurchase", "als", "content", "complement", "similar", "popular", "trending"):
         feats[f"is_{s}"] = F.col(f"s_{s}").isNotNull().cast("double")
     reason = F.coalesce(*[F.col(f"r_{s}") for s in SOURCES], F.lit(REASON_POPULAR_SEGMENT))
-    return df.select(
+    out = df.select(
         CUSTOMER_ID, ARTICLE_ID, reason.alias(REASON), *[v.alias(k) for k, v in feats.items()]
     )
+    # Ranks within the customer's candidates: raw ALS dot products and popularity shares
+    # are on different scales per customer, their order is what carries over.
+    for name, col in (("f_als_rank", "f_als"), ("f_pop_rank", "f_pop_global"), ("f_rep_rank", "f_rep_w")):
+        order = Window.partitionBy(CUSTOMER_ID).orderBy(F.col(col).desc(), F.col(ARTICLE_ID))
+        out = out.withColumn(name, F.lit(1.0) / F.log2(F.row_number().over(order) + F.lit(1.0)))
+    # Only articles the customer bought have a repurchase rank.
+    return out.withColumn("f_rep_rank", F.col("f_rep_rank") * F.col("is_repurchase"))
 
 
 # -- ranker ---------------------------------------------------------------------------
@@ -509,7 +529,7 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
         labelCol=LABEL,
         regParam=config.ranker_reg_param,
         elasticNetParam=0.0,
-        maxIter=100,
+        maxIter=config.ranker_max_iter,
     )
     model = lr.fit(assembled)
     return Ranker(model=model, weights={}, trained_rows=n, positives=p)
@@ -612,7 +632,10 @@ def fit_ranker(
     )
     labelled = label_candidates(feats, label_tx).cache()
     try:
-        return train_ranker(labelled, config)
+        with timed(f"{fit_as_of} ranker candidates"):
+            labelled.count()
+        with timed(f"{fit_as_of} ranker training"):
+            return train_ranker(labelled, config)
     finally:
         labelled.unpersist()
         state.release()

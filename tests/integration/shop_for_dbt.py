@@ -87,6 +87,8 @@ ARTICLES = pd.DataFrame(
             "section_name": dept,
             "garment_group_name": dept,
             "detail_desc": f"{name} in {colour.lower()}",
+            # Article 4 was listed two days ago and has not sold yet; the rest are old.
+            "first_seen_date": days_ago(2) if n == 4 else days_ago(400),
         }
         for n, name, ptype, group, colour, dept, index_group in _ARTICLE_ROWS
     ],

@@ -89,9 +89,9 @@ def _check_marts_and_candidates(settings) -> None:
     assert (
         int(articles.loc[article_id(3), "units_total"]) == 3
     )  # anonymous 3 units; tomorrow's sale cut
-    # Never sold: new, but not sellable (nothing shows it is on sale).
+    # Listed two days ago, not sold yet: new, and sellable (cold start by content).
     assert bool(articles.loc[article_id(4), "is_new"])
-    assert not bool(articles.loc[article_id(4), "is_sellable"])
+    assert bool(articles.loc[article_id(4), "is_sellable"])
     assert bool(articles.loc[article_id(5), "is_new"]) and bool(
         articles.loc[article_id(5), "is_sellable"]
     )

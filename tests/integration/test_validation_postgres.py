@@ -25,7 +25,9 @@ _spec.loader.exec_module(cases)
 @pytest.fixture
 def pg_settings(tmp_path, pg_url):
     project = tmp_path / "expectations"
-    shutil.copytree(REPO_ROOT / "expectations", project, ignore=shutil.ignore_patterns("uncommitted"))
+    shutil.copytree(
+        REPO_ROOT / "expectations", project, ignore=shutil.ignore_patterns("uncommitted")
+    )
     return load_settings().with_(
         home=tmp_path,
         warehouse_url=pg_url,
@@ -40,7 +42,9 @@ def test_postgres_suites_validate_in_place(pg_settings):
     settings = pg_settings
     cases.load_raw(settings)
     result = validation.validate_raw(settings, cases.RUN_DATE)
-    assert [result[s]["evaluated"] for s in ("raw_customers", "raw_articles", "raw_transactions")] == [30, 12, 40]
+    assert [
+        result[s]["evaluated"] for s in ("raw_customers", "raw_articles", "raw_transactions")
+    ] == [30, 12, 40]
     assert all(result[s]["success"] for s in ("raw_customers", "raw_articles", "raw_transactions"))
     assert Path(result["data_docs"]).is_file()
 
@@ -48,8 +52,14 @@ def test_postgres_suites_validate_in_place(pg_settings):
     context = validation.get_context(settings)
     source = context.data_sources.get(validation.POSTGRES_SOURCE)
     assert source.type == "postgres"
-    assert str(source.connection_string) == "${" + validation.VAR_POSTGRES_URL + "}"  # no URL stored
-    assert any((settings.reports_dir / "gx_validations" / "raw_transactions").rglob("*shopguide_postgres*.json"))
+    assert (
+        str(source.connection_string) == "${" + validation.VAR_POSTGRES_URL + "}"
+    )  # no URL stored
+    assert any(
+        (settings.reports_dir / "gx_validations" / "raw_transactions").rglob(
+            "*shopguide_postgres*.json"
+        )
+    )
 
     # A bad sale of the run, and a day with no sales at all.
     cases.load_raw(settings, transactions=cases._row(cases.clean_transactions(), 3, price=-4.99))
@@ -61,13 +71,19 @@ def test_postgres_suites_validate_in_place(pg_settings):
     ]
     with pytest.raises(validation.ValidationError) as exc:
         validation.validate_raw(settings, "2024-03-11")
-    assert "raw_transactions: expect_table_row_count_to_be_between(min 1) failed: observed 0" in cases.failure_lines(exc)
+    assert (
+        "raw_transactions: expect_table_row_count_to_be_between(min 1) failed: observed 0"
+        in cases.failure_lines(exc)
+    )
 
     # Candidates: clean pass, then an opted-out customer and a crossed forecast interval.
     cases.load_raw(settings)
     cases.load_candidates(settings)
     result = validation.validate_outputs(settings, cases.RUN_DATE)
-    assert [result[s]["evaluated"] for s in ("recommendations", "demand_forecast", "email_campaign_list")] == [40, 21, 20]
+    assert [
+        result[s]["evaluated"]
+        for s in ("recommendations", "demand_forecast", "email_campaign_list")
+    ] == [40, 21, 20]
     cases.load_candidates(
         settings,
         demand_forecast=cases._row(cases.clean_forecast(), 0, units_p10=3.0),

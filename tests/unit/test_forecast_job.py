@@ -41,7 +41,9 @@ def test_seasonal_naive_repeats_last_week(spark):
     # Article A sells 1..7 units Mon..Sun every week of March: the forecast repeats it.
     days = [RUN - dt.timedelta(days=d) for d in range(27, -1, -1)]
     rows = [("A", d, float(d.weekday() + 1)) for d in days]
-    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=14)
+    out = forecast.seasonal_naive_forecast(
+        _daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=14
+    )
     expected = spark.createDataFrame(
         [
             ("A", RUN + dt.timedelta(days=h), float((RUN + dt.timedelta(days=h)).weekday() + 1))
@@ -58,7 +60,9 @@ def test_seasonal_naive_repeats_last_week(spark):
 def test_every_sellable_article_is_forecast_and_zero_days_are_filled(spark):
     rows = [("A", RUN - dt.timedelta(days=7), 5.0), ("A", RUN - dt.timedelta(days=20), 2.0)]
     articles = _articles(spark, ["A", "NEW", "GONE"], sellable=[True, True, False])
-    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), articles, RUN, horizon=7).toPandas()
+    out = forecast.seasonal_naive_forecast(
+        _daily_sales(spark, rows), articles, RUN, horizon=7
+    ).toPandas()
     assert set(out.article_id) == {"A", "NEW"}
     assert len(out) == 14
     a = out[out.article_id == "A"].sort_values("forecast_date")
@@ -73,14 +77,20 @@ def test_every_sellable_article_is_forecast_and_zero_days_are_filled(spark):
 
 
 def test_sales_after_the_run_date_are_ignored(spark):
-    rows = [("A", RUN - dt.timedelta(days=d), 1.0) for d in range(14)] + [("A", RUN + dt.timedelta(days=1), 99.0)]
-    out = forecast.seasonal_naive_forecast(_daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=3)
+    rows = [("A", RUN - dt.timedelta(days=d), 1.0) for d in range(14)] + [
+        ("A", RUN + dt.timedelta(days=1), 99.0)
+    ]
+    out = forecast.seasonal_naive_forecast(
+        _daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=3
+    )
     assert [r.units_p50 for r in out.collect()] == [1.0, 1.0, 1.0]
 
 
 def test_bad_horizon_is_rejected(spark):
     with pytest.raises(ValueError, match="horizon"):
-        forecast.seasonal_naive_forecast(_daily_sales(spark, [("A", RUN, 1.0)]), _articles(spark, ["A"]), RUN, 0)
+        forecast.seasonal_naive_forecast(
+            _daily_sales(spark, [("A", RUN, 1.0)]), _articles(spark, ["A"]), RUN, 0
+        )
 
 
 def _shop(days=140, closed_weekday=5):
@@ -157,7 +167,8 @@ def test_run_forecast_with_backtest(spark):
     assert steady.units_p50.mean() == pytest.approx(6.0, rel=0.25)
     assert steady.units_p10.mean() < 6 < steady.units_p90.mean()
     new = out[(out.article_id == "NEW") & (pd.to_datetime(out.forecast_date).dt.weekday != 5)]
-    assert 0 < new.units_p50.mean() < 8  # early sales of 4 a day, shrunk towards the Mug launch rate
+    # early sales of 4 a day, shrunk towards the Mug launch rate
+    assert 0 < new.units_p50.mean() < 8
 
     metrics = result.metrics.toPandas()
     assert set(metrics.level) == {
@@ -168,12 +179,18 @@ def test_run_forecast_with_backtest(spark):
     assert (metrics.run_date == RUN).all() and (metrics.horizon == 14).all()
     article = metrics[metrics.level == "article"].set_index("model")
     assert 0.3 <= article.loc["shopguide", "interval_coverage"] <= 1.0
-    assert article.loc["naive", "interval_coverage"] != article.loc["naive", "interval_coverage"]  # NaN: no interval
+    assert np.isnan(article.loc["naive", "interval_coverage"])  # baselines have no interval
     assert metrics.wape.notna().all() and metrics.bias.notna().all()
     # The ensemble beats the naive forecast on a steady Poisson article.
     assert article.loc["shopguide", "mase"] < article.loc["naive", "mase"]
     base = result.baselines.toPandas()
-    assert set(base.columns) == {"article_id", "forecast_date", "naive", "seasonal_naive", "window_average"}
+    assert set(base.columns) == {
+        "article_id",
+        "forecast_date",
+        "naive",
+        "seasonal_naive",
+        "window_average",
+    }
 
 
 def test_config_rejects_bad_values():
@@ -193,12 +210,21 @@ def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
     forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
     out = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(out) == 4 * 7
-    assert list(out.columns) == ["article_id", "forecast_date", "units_p10", "units_p50", "units_p90", "model"]
+    assert list(out.columns) == [
+        "article_id",
+        "forecast_date",
+        "units_p10",
+        "units_p50",
+        "units_p90",
+        "model",
+    ]
     metrics = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/forecast_metrics").toPandas()
     assert list(metrics.columns) == [
         "run_date", "level", "model", "horizon", "wape", "mase", "bias", "interval_coverage"
     ]  # fmt: skip
-    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--model", "seasonal_naive"])
+    forecast.main(
+        ["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--model", "seasonal_naive"]
+    )
     again = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(again) == 4 * 7 and set(again.model) == {"seasonal_naive_7"}
     with pytest.raises(SystemExit, match="at least 3"):

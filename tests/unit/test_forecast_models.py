@@ -45,7 +45,12 @@ def test_robust_estimators_ignore_one_wholesale_order():
     spiked[-20] = 5000.0
     plain, robust = m.level_estimates(y), m.level_estimates(spiked)
     names = list(m.ESTIMATORS)
-    for name in ("weekly_median", "weekly_trimmed_mean", "capped_mean_91", "buyers_x_median_basket"):
+    for name in (
+        "weekly_median",
+        "weekly_trimmed_mean",
+        "capped_mean_91",
+        "buyers_x_median_basket",
+    ):
         i = names.index(name)
         assert robust[i] == pytest.approx(plain[i], rel=0.25), name
     assert robust[names.index("mean_28")] > 40  # the plain mean is dragged up

@@ -41,7 +41,11 @@ def clean_customers() -> pd.DataFrame:
             "active": 1.0,
             # cust000..cust009 opted in; the rest are not (NONE / PRE-CREATE / NULL).
             "club_member_status": ["ACTIVE"] * 20 + ["PRE-CREATE"] * 5 + [None] * 5,
-            "fashion_news_frequency": ["Regularly"] * 5 + ["Monthly"] * 5 + ["NONE"] * 10 + ["Regularly"] * 5 + [None] * 5,
+            "fashion_news_frequency": ["Regularly"] * 5
+            + ["Monthly"] * 5
+            + ["NONE"] * 10
+            + ["Regularly"] * 5
+            + [None] * 5,
             "age": [float(20 + i) for i in range(n - 2)] + [None, None],
             "postal_code": "x",
         }
@@ -68,7 +72,8 @@ def clean_transactions() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "t_dat": [DAY - timedelta(days=int(d)) for d in rng.integers(0, 3, n)],
-            "customer_id": [f"cust{i % 30:03d}" for i in range(n - 2)] + [None, None],  # anonymous sales
+            "customer_id": [f"cust{i % 30:03d}" for i in range(n - 2)]
+            + [None, None],  # anonymous sales
             "article_id": [f"{i % 12:010d}" for i in range(n)],
             "price": rng.uniform(0.005, 0.1, n).round(4),
             "sales_channel_id": [1 + i % 2 for i in range(n)],
@@ -79,7 +84,13 @@ def clean_transactions() -> pd.DataFrame:
 
 def clean_recommendations() -> pd.DataFrame:
     rows = [
-        {"customer_id": f"cust{c:03d}", "rank": r, "article_id": f"{(c + r) % 12:010d}", "score": 1.0 / r, "reason": "bought together"}
+        {
+            "customer_id": f"cust{c:03d}",
+            "rank": r,
+            "article_id": f"{(c + r) % 12:010d}",
+            "score": 1.0 / r,
+            "reason": "bought together",
+        }
         for c in range(10)
         for r in range(1, TOP_K + 1)
     ]
@@ -137,18 +148,34 @@ def load_raw(settings, customers=None, articles=None, transactions=None) -> None
     customers = clean_customers() if customers is None else customers
     articles = clean_articles() if articles is None else articles
     transactions = clean_transactions() if transactions is None else transactions
-    put(settings, RAW_SCHEMA, "customers", customers.assign(**{LOAD_COLUMN: DAY}), with_load(CUSTOMER_COLUMNS))
-    put(settings, RAW_SCHEMA, "articles", articles.assign(**{LOAD_COLUMN: DAY}), with_load(ARTICLE_COLUMNS))
+    put(
+        settings,
+        RAW_SCHEMA,
+        "customers",
+        customers.assign(**{LOAD_COLUMN: DAY}),
+        with_load(CUSTOMER_COLUMNS),
+    )
+    put(
+        settings,
+        RAW_SCHEMA,
+        "articles",
+        articles.assign(**{LOAD_COLUMN: DAY}),
+        with_load(ARTICLE_COLUMNS),
+    )
     if LOAD_COLUMN not in transactions:
         transactions = transactions.assign(**{LOAD_COLUMN: DAY})
     put(settings, RAW_SCHEMA, "transactions", transactions, with_load(TRANSACTION_COLUMNS))
 
 
-def load_candidates(settings, recommendations=None, demand_forecast=None, email_campaign_list=None) -> None:
+def load_candidates(
+    settings, recommendations=None, demand_forecast=None, email_campaign_list=None
+) -> None:
     frames = {
         "recommendations": clean_recommendations() if recommendations is None else recommendations,
         "demand_forecast": clean_forecast() if demand_forecast is None else demand_forecast,
-        "email_campaign_list": clean_email() if email_campaign_list is None else email_campaign_list,
+        "email_campaign_list": clean_email()
+        if email_campaign_list is None
+        else email_campaign_list,
     }
     for table, df in frames.items():
         put(settings, CANDIDATE_SCHEMA, table, df, PUBLISHED_TABLES[table])
@@ -165,7 +192,10 @@ def settings(tmp_path):
     project = root / "expectations"
     # A copy of the versioned project: the tests never write into the repository.
     shutil.copytree(
-        REPO_ROOT / "expectations", project, ignore=shutil.ignore_patterns("uncommitted"), dirs_exist_ok=True
+        REPO_ROOT / "expectations",
+        project,
+        ignore=shutil.ignore_patterns("uncommitted"),
+        dirs_exist_ok=True,
     )
     return load_settings().with_(
         home=root,
@@ -185,7 +215,12 @@ def failure_lines(exc: pytest.ExceptionInfo) -> list[str]:
 def test_clean_raw_passes_and_builds_data_docs(settings):
     load_raw(settings)
     result = validation.validate_raw(settings, RUN_DATE)
-    assert result["raw_customers"] == {"success": True, "evaluated": 30, "expectations": 12, "failed": []}
+    assert result["raw_customers"] == {
+        "success": True,
+        "evaluated": 30,
+        "expectations": 12,
+        "failed": [],
+    }
     assert result["raw_articles"]["success"] and result["raw_articles"]["evaluated"] == 12
     assert result["raw_transactions"]["success"] and result["raw_transactions"]["evaluated"] == 40
     index = Path(result["data_docs"])
@@ -216,51 +251,88 @@ def _apply(df: pd.DataFrame, mutations) -> pd.DataFrame:
 # The rows broken in one case are distinct, so each expectation sees exactly its own row.
 RAW_VIOLATIONS = {
     "transactions": [
-        (lambda df: _row(df, 3, price=-4.99),
-         "raw_transactions: expect_column_values_to_be_between(price, min 0, strict) failed: 2 of 40 rows (5.00%), e.g. -4.99 [t_dat="),
+        (
+            lambda df: _row(df, 3, price=-4.99),
+            "raw_transactions: expect_column_values_to_be_between(price, min 0, strict) failed: 2 of 40 rows (5.00%), e.g. -4.99 [t_dat=",
+        ),
         (lambda df: _row(df, 4, price=0.0), None),  # the second of the two bad prices
-        (lambda df: _row(df, 5, t_dat=DAY + timedelta(days=1)),
-         "raw_transactions: expect_column_values_to_be_between(t_dat, max 2024-03-10) failed: 1 of 40 rows (2.50%), e.g. 2024-03-11"),
-        (lambda df: _row(df, 6, t_dat=None),
-         "raw_transactions: expect_column_values_to_not_be_null(t_dat) failed: 1 of 40 rows"),
-        (lambda df: _row(df, 7, article_id=None),
-         "raw_transactions: expect_column_values_to_not_be_null(article_id) failed: 1 of 40 rows"),
-        (lambda df: _row(df, 8, quantity=0),
-         "raw_transactions: expect_column_values_to_be_between(quantity, min 1) failed: 1 of 40 rows (2.50%), e.g. 0"),
-        (lambda df: _row(df, 9, sales_channel_id=3),
-         "raw_transactions: expect_column_values_to_be_in_set(sales_channel_id, {1, 2}) failed: 1 of 40 rows (2.50%), e.g. 3"),
+        (
+            lambda df: _row(df, 5, t_dat=DAY + timedelta(days=1)),
+            "raw_transactions: expect_column_values_to_be_between(t_dat, max 2024-03-10) failed: 1 of 40 rows (2.50%), e.g. 2024-03-11",
+        ),
+        (
+            lambda df: _row(df, 6, t_dat=None),
+            "raw_transactions: expect_column_values_to_not_be_null(t_dat) failed: 1 of 40 rows",
+        ),
+        (
+            lambda df: _row(df, 7, article_id=None),
+            "raw_transactions: expect_column_values_to_not_be_null(article_id) failed: 1 of 40 rows",
+        ),
+        (
+            lambda df: _row(df, 8, quantity=0),
+            "raw_transactions: expect_column_values_to_be_between(quantity, min 1) failed: 1 of 40 rows (2.50%), e.g. 0",
+        ),
+        (
+            lambda df: _row(df, 9, sales_channel_id=3),
+            "raw_transactions: expect_column_values_to_be_in_set(sales_channel_id, {1, 2}) failed: 1 of 40 rows (2.50%), e.g. 3",
+        ),
     ],
     "customers": [
-        (lambda df: pd.concat([df, df.iloc[[4]]]),
-         "raw_customers: expect_column_values_to_be_unique(customer_id) failed: 2 of 32 rows"),
-        (lambda df: _row(df, 2, customer_id=None),
-         "raw_customers: expect_column_values_to_not_be_null(customer_id) failed: 1 of 32 rows"),
-        (lambda df: _row(df, 6, age=130.0),
-         "raw_customers: expect_column_values_to_be_between(age, min 0, max 120) failed: 2 of 32 rows (6.25%), e.g. 130, -1"),
-        (lambda df: _row(df, 1, fashion_news_frequency="Weekly"),
-         "raw_customers: expect_column_values_to_be_in_set(fashion_news_frequency, {'NONE', 'None', 'Regularly', 'Monthly'}) "
-         "failed: 1 of 32 rows (3.12%), e.g. 'Weekly'"),
-        (lambda df: _row(df, 8, club_member_status="active"),
-         "raw_customers: expect_column_values_to_be_in_set(club_member_status, {'ACTIVE', 'PRE-CREATE', 'LEFT CLUB'}) "
-         "failed: 1 of 32 rows (3.12%), e.g. 'active'"),
-        (lambda df: pd.concat([df, df.iloc[[20]].assign(customer_id="cust999", age=-1.0)]), None),  # second bad age
+        (
+            lambda df: pd.concat([df, df.iloc[[4]]]),
+            "raw_customers: expect_column_values_to_be_unique(customer_id) failed: 2 of 32 rows",
+        ),
+        (
+            lambda df: _row(df, 2, customer_id=None),
+            "raw_customers: expect_column_values_to_not_be_null(customer_id) failed: 1 of 32 rows",
+        ),
+        (
+            lambda df: _row(df, 6, age=130.0),
+            "raw_customers: expect_column_values_to_be_between(age, min 0, max 120) failed: 2 of 32 rows (6.25%), e.g. 130, -1",
+        ),
+        (
+            lambda df: _row(df, 1, fashion_news_frequency="Weekly"),
+            "raw_customers: expect_column_values_to_be_in_set(fashion_news_frequency, {'NONE', 'None', 'Regularly', 'Monthly'}) "
+            "failed: 1 of 32 rows (3.12%), e.g. 'Weekly'",
+        ),
+        (
+            lambda df: _row(df, 8, club_member_status="active"),
+            "raw_customers: expect_column_values_to_be_in_set(club_member_status, {'ACTIVE', 'PRE-CREATE', 'LEFT CLUB'}) "
+            "failed: 1 of 32 rows (3.12%), e.g. 'active'",
+        ),
+        (
+            lambda df: pd.concat([df, df.iloc[[20]].assign(customer_id="cust999", age=-1.0)]),
+            None,
+        ),  # second bad age
     ],
     "articles": [
-        (lambda df: pd.concat([df, df.iloc[[0]]]),
-         "raw_articles: expect_column_values_to_be_unique(article_id) failed: 2 of 13 rows"),
-        (lambda df: _row(df, 5, prod_name=None),
-         "raw_articles: expect_column_values_to_not_be_null(prod_name) failed: 1 of 13 rows"),
-        (lambda df: _row(df, 6, product_group_name=None),
-         "raw_articles: expect_column_values_to_not_be_null(product_group_name) failed: 1 of 13 rows (7.69%)"),
-        (lambda df: _row(df, 7, article_id=None),
-         "raw_articles: expect_column_values_to_not_be_null(article_id) failed: 1 of 13 rows"),
+        (
+            lambda df: pd.concat([df, df.iloc[[0]]]),
+            "raw_articles: expect_column_values_to_be_unique(article_id) failed: 2 of 13 rows",
+        ),
+        (
+            lambda df: _row(df, 5, prod_name=None),
+            "raw_articles: expect_column_values_to_not_be_null(prod_name) failed: 1 of 13 rows",
+        ),
+        (
+            lambda df: _row(df, 6, product_group_name=None),
+            "raw_articles: expect_column_values_to_not_be_null(product_group_name) failed: 1 of 13 rows (7.69%)",
+        ),
+        (
+            lambda df: _row(df, 7, article_id=None),
+            "raw_articles: expect_column_values_to_not_be_null(article_id) failed: 1 of 13 rows",
+        ),
     ],
 }
 
 
 @pytest.mark.parametrize("table", list(RAW_VIOLATIONS))
 def test_each_kind_of_bad_raw_row_stops_the_run(settings, table):
-    frames = {"customers": clean_customers(), "articles": clean_articles(), "transactions": clean_transactions()}
+    frames = {
+        "customers": clean_customers(),
+        "articles": clean_articles(),
+        "transactions": clean_transactions(),
+    }
     frames[table] = _apply(frames[table], [mutate for mutate, _ in RAW_VIOLATIONS[table]])
     load_raw(settings, **frames)
     with pytest.raises(validation.ValidationError) as exc:
@@ -278,12 +350,18 @@ def test_a_day_without_sales_stops_the_run(settings):
     load_raw(settings, transactions=clean_transactions().iloc[0:0])
     with pytest.raises(validation.ValidationError) as exc:
         validation.validate_raw(settings, RUN_DATE)
-    assert failure_lines(exc) == ["raw_transactions: expect_table_row_count_to_be_between(min 1) failed: observed 0"]
+    assert failure_lines(exc) == [
+        "raw_transactions: expect_table_row_count_to_be_between(min 1) failed: observed 0"
+    ]
 
 
 def test_raw_transactions_of_other_loads_are_not_this_runs_problem(settings):
-    older = _row(clean_transactions(), 3, price=-1.0).assign(**{LOAD_COLUMN: DAY - timedelta(days=1)})
-    load_raw(settings, transactions=pd.concat([clean_transactions().assign(**{LOAD_COLUMN: DAY}), older]))
+    older = _row(clean_transactions(), 3, price=-1.0).assign(
+        **{LOAD_COLUMN: DAY - timedelta(days=1)}
+    )
+    load_raw(
+        settings, transactions=pd.concat([clean_transactions().assign(**{LOAD_COLUMN: DAY}), older])
+    )
     result = validation.validate_raw(settings, RUN_DATE)
     assert result["raw_transactions"]["evaluated"] == 40
 
@@ -291,7 +369,9 @@ def test_raw_transactions_of_other_loads_are_not_this_runs_problem(settings):
 def test_missing_raw_table_names_the_table(settings):
     load_raw(settings)
     open_warehouse(settings).execute(f"DROP TABLE {qualified(RAW_SCHEMA, 'articles')}")
-    with pytest.raises(validation.ValidationError, match=r"raw_articles: table raw\.articles does not exist"):
+    with pytest.raises(
+        validation.ValidationError, match=r"raw_articles: table raw\.articles does not exist"
+    ):
         validation.validate_raw(settings, RUN_DATE)
 
 
@@ -307,52 +387,90 @@ def test_clean_outputs_pass(settings):
     result = validation.validate_outputs(settings, RUN_DATE)
     assert result["recommendations"]["success"] and result["recommendations"]["evaluated"] == 40
     assert result["demand_forecast"]["success"] and result["demand_forecast"]["evaluated"] == 21
-    assert result["email_campaign_list"]["success"] and result["email_campaign_list"]["evaluated"] == 20
+    assert (
+        result["email_campaign_list"]["success"]
+        and result["email_campaign_list"]["evaluated"] == 20
+    )
     assert Path(result["data_docs"]).is_file()
 
 
 OUTPUT_VIOLATIONS = {
     "recommendations": [
-        (lambda df: _row(df, 0, rank=TOP_K + 1),
-         f"recommendations: expect_column_values_to_be_between(rank, min 1, max {TOP_K}) failed: 1 of 40 rows (2.50%), "
-         f"e.g. {TOP_K + 1} [customer_id='cust000', rank={TOP_K + 1}]"),
-        (lambda df: _row(df, 5, rank=1),  # cust001 gets two articles at rank 1
-         "recommendations: expect_compound_columns_to_be_unique(customer_id, rank) failed: 2 of 40 rows (5.00%), "
-         "e.g. (customer_id='cust001', rank=1)"),
-        (lambda df: _row(df, 10, reason=None),
-         "recommendations: expect_column_values_to_not_be_null(reason) failed: 1 of 40 rows"),
-        (lambda df: _row(df, 11, score=None),
-         "recommendations: expect_column_values_to_not_be_null(score) failed: 1 of 40 rows"),
-        (lambda df: _row(df, 12, article_id=None),
-         "recommendations: expect_column_values_to_not_be_null(article_id) failed: 1 of 40 rows"),
+        (
+            lambda df: _row(df, 0, rank=TOP_K + 1),
+            f"recommendations: expect_column_values_to_be_between(rank, min 1, max {TOP_K}) failed: 1 of 40 rows (2.50%), "
+            f"e.g. {TOP_K + 1} [customer_id='cust000', rank={TOP_K + 1}]",
+        ),
+        (
+            lambda df: _row(df, 5, rank=1),  # cust001 gets two articles at rank 1
+            "recommendations: expect_compound_columns_to_be_unique(customer_id, rank) failed: 2 of 40 rows (5.00%), "
+            "e.g. (customer_id='cust001', rank=1)",
+        ),
+        (
+            lambda df: _row(df, 10, reason=None),
+            "recommendations: expect_column_values_to_not_be_null(reason) failed: 1 of 40 rows",
+        ),
+        (
+            lambda df: _row(df, 11, score=None),
+            "recommendations: expect_column_values_to_not_be_null(score) failed: 1 of 40 rows",
+        ),
+        (
+            lambda df: _row(df, 12, article_id=None),
+            "recommendations: expect_column_values_to_not_be_null(article_id) failed: 1 of 40 rows",
+        ),
     ],
     "demand_forecast": [
-        (lambda df: _row(df, 0, units_p10=3.0),
-         "demand_forecast: expect_column_pair_values_a_to_be_greater_than_b(units_p50, units_p10, or equal) failed: "
-         "1 of 21 rows (4.76%), e.g. (2, 3)"),
-        (lambda df: _row(df, 1, units_p90=1.0),
-         "demand_forecast: expect_column_pair_values_a_to_be_greater_than_b(units_p90, units_p50, or equal) failed: 1 of 21 rows"),
-        (lambda df: _row(df, 2, units_p10=-1.0),
-         "demand_forecast: expect_column_values_to_be_between(units_p10, min 0) failed: 1 of 21 rows (4.76%), e.g. -1"),
-        (lambda df: _row(df, 3, forecast_date=DAY),
-         "demand_forecast: expect_column_values_to_be_between(forecast_date, min 2024-03-10, strict, max 2024-03-17) failed: "
-         "2 of 21 rows (9.52%), e.g. 2024-03-10"),
-        (lambda df: _row(df, 7, forecast_date=DAY + timedelta(days=30)), None),  # beyond the horizon: same line
-        (lambda df: _row(df, 10, forecast_date=DAY + timedelta(days=2)),  # article 1 forecast twice for the 12th
-         "demand_forecast: expect_compound_columns_to_be_unique(article_id, forecast_date) failed: 2 of 21 rows"),
+        (
+            lambda df: _row(df, 0, units_p10=3.0),
+            "demand_forecast: expect_column_pair_values_a_to_be_greater_than_b(units_p50, units_p10, or equal) failed: "
+            "1 of 21 rows (4.76%), e.g. (2, 3)",
+        ),
+        (
+            lambda df: _row(df, 1, units_p90=1.0),
+            "demand_forecast: expect_column_pair_values_a_to_be_greater_than_b(units_p90, units_p50, or equal) failed: 1 of 21 rows",
+        ),
+        (
+            lambda df: _row(df, 2, units_p10=-1.0),
+            "demand_forecast: expect_column_values_to_be_between(units_p10, min 0) failed: 1 of 21 rows (4.76%), e.g. -1",
+        ),
+        (
+            lambda df: _row(df, 3, forecast_date=DAY),
+            "demand_forecast: expect_column_values_to_be_between(forecast_date, min 2024-03-10, strict, max 2024-03-17) failed: "
+            "2 of 21 rows (9.52%), e.g. 2024-03-10",
+        ),
+        (
+            lambda df: _row(df, 7, forecast_date=DAY + timedelta(days=30)),
+            None,
+        ),  # beyond the horizon: same line
+        (
+            lambda df: _row(
+                df, 10, forecast_date=DAY + timedelta(days=2)
+            ),  # article 1 forecast twice for the 12th
+            "demand_forecast: expect_compound_columns_to_be_unique(article_id, forecast_date) failed: 2 of 21 rows",
+        ),
     ],
     "email_campaign_list": [
-        (lambda df: _row(df, 0, customer_id="cust015"),  # fashion news NONE: opted out
-         "email_campaign_list: expect_column_values_to_be_in_set(customer_is_opted_in, {True}) failed: 4 of 20 rows (20.00%), "
-         "e.g. False [customer_id='cust015', rank=1]"),
+        (
+            lambda df: _row(df, 0, customer_id="cust015"),  # fashion news NONE: opted out
+            "email_campaign_list: expect_column_values_to_be_in_set(customer_is_opted_in, {True}) failed: 4 of 20 rows (20.00%), "
+            "e.g. False [customer_id='cust015', rank=1]",
+        ),
         (lambda df: _row(df, 2, customer_id="cust027"), None),  # no club status: opted out
         (lambda df: _row(df, 4, customer_id="stranger"), None),  # not a known customer
-        (lambda df: _row(df, 6, customer_id=None),  # not opted in either: 4th row of the line above
-         "email_campaign_list: expect_column_values_to_not_be_null(customer_id) failed: 1 of 20 rows"),
-        (lambda df: _row(df, 7, price=0.0),
-         "email_campaign_list: expect_column_values_to_be_between(price, min 0, strict) failed: 1 of 20 rows (5.00%), e.g. 0"),
-        (lambda df: _row(df, 9, rank=0),
-         "email_campaign_list: expect_column_values_to_be_between(rank, min 1) failed: 1 of 20 rows"),
+        (
+            lambda df: _row(
+                df, 6, customer_id=None
+            ),  # not opted in either: 4th row of the line above
+            "email_campaign_list: expect_column_values_to_not_be_null(customer_id) failed: 1 of 20 rows",
+        ),
+        (
+            lambda df: _row(df, 7, price=0.0),
+            "email_campaign_list: expect_column_values_to_be_between(price, min 0, strict) failed: 1 of 20 rows (5.00%), e.g. 0",
+        ),
+        (
+            lambda df: _row(df, 9, rank=0),
+            "email_campaign_list: expect_column_values_to_be_between(rank, min 1) failed: 1 of 20 rows",
+        ),
     ],
 }
 
@@ -382,7 +500,9 @@ def test_no_recommendations_stops_publication(settings):
     load_candidates(settings, recommendations=clean_recommendations().iloc[0:0])
     with pytest.raises(validation.ValidationError) as exc:
         validation.validate_outputs(settings, RUN_DATE)
-    assert failure_lines(exc) == ["recommendations: expect_table_row_count_to_be_between(min 1) failed: observed 0"]
+    assert failure_lines(exc) == [
+        "recommendations: expect_table_row_count_to_be_between(min 1) failed: observed 0"
+    ]
 
 
 def test_opted_out_failure_names_the_customer(settings):
@@ -395,7 +515,9 @@ def test_opted_out_failure_names_the_customer(settings):
 def test_outputs_of_other_run_dates_are_ignored(settings):
     load_raw(settings)
     old = _row(clean_recommendations(), 0, rank=99).assign(run_date=DAY - timedelta(days=1))
-    load_candidates(settings, recommendations=pd.concat([clean_recommendations(), old], ignore_index=True))
+    load_candidates(
+        settings, recommendations=pd.concat([clean_recommendations(), old], ignore_index=True)
+    )
     result = validation.validate_outputs(settings, RUN_DATE)
     assert result["recommendations"]["evaluated"] == 40
 
@@ -411,10 +533,16 @@ def test_versioned_project_matches_the_code(settings):
     for sub in ("expectations", "checkpoints", "validation_definitions"):
         generated = sorted(p.name for p in (settings.expectations_dir / sub).glob("*.json"))
         assert generated, sub
-        _, mismatch, missing = filecmp.cmpfiles(repo / sub, settings.expectations_dir / sub, generated, shallow=False)
-        assert not mismatch and not missing, f"expectations/{sub}: {mismatch + missing} differ from the code; {hint}"
+        _, mismatch, missing = filecmp.cmpfiles(
+            repo / sub, settings.expectations_dir / sub, generated, shallow=False
+        )
+        assert not mismatch and not missing, (
+            f"expectations/{sub}: {mismatch + missing} differ from the code; {hint}"
+        )
     versioned = yaml.safe_load((repo / "great_expectations.yml").read_text())
     synced = yaml.safe_load((settings.expectations_dir / "great_expectations.yml").read_text())
     assert versioned == synced, f"expectations/great_expectations.yml differs from the code; {hint}"
-    assert "${" + validation.VAR_DATA_DOCS_DIR + "}" in (repo / "great_expectations.yml").read_text()
+    assert (
+        "${" + validation.VAR_DATA_DOCS_DIR + "}" in (repo / "great_expectations.yml").read_text()
+    )
     assert str(settings.reports_dir) not in (repo / "great_expectations.yml").read_text()

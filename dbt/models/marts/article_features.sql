@@ -69,9 +69,15 @@ priced as (
             avg(recent_price) over (partition by product_type_name),
             avg(recent_price) over ()
         ) as {{ type_double() }}) as price,
-        (
-            first_sale_date is null
-            or {{ days_before_run_date('first_sale_date') }} < {{ positive_var('new_article_days') }}
+        -- New: first sold lately, or listed lately and not sold yet. A never-sold article
+        -- listed long ago is not new (H&M's catalogue lists ~100k articles, most long gone).
+        coalesce(
+            case
+                when first_sale_date is not null
+                    then {{ days_before_run_date('first_sale_date') }} < {{ positive_var('new_article_days') }}
+                else {{ days_before_run_date('first_seen_date') }} < {{ positive_var('new_article_days') }}
+            end,
+            false
         ) as is_new
     from joined
 
@@ -106,16 +112,15 @@ final as (
 
         ---------- booleans
         is_new,
-        -- On sale: sold within `sellable_days` before the run date (a recent launch has sold
-        -- lately too). A never-sold article is new but not sellable: nothing shows it is in
-        -- the shop (H&M's catalogue lists ~100k articles, most long gone), and the
-        -- recommender and forecast work on sellable articles only.
+        -- On sale: sold within `sellable_days` before the run date, or newly listed and
+        -- awaiting its first sale (cold-start articles reach customers by their content).
         coalesce(
             {{ days_before_run_date('last_sale_date') }} < {{ positive_var('sellable_days') }},
             false
-        ) as is_sellable,
+        ) or (last_sale_date is null and is_new) as is_sellable,
 
         ---------- dates
+        first_seen_date,
         first_sale_date,
         last_sale_date
 

@@ -38,6 +38,8 @@ renamed as (
         detail_desc,
 
         ---------- dates
+        -- The day the article first appeared in the catalogue (kept by ingest across loads).
+        first_seen_date,
         _run_date as loaded_run_date
 
     from latest
