@@ -40,7 +40,15 @@ METRIC_KEYS = (
 # (never on the test days; see benchmarks/results.md). A shop's nightly run uses the
 # RecsConfig defaults.
 SOURCE_PROFILES: dict[str, dict] = {
-    "movielens": {},
+    # Ratings, not purchases, and a random split without time order: no recency decay.
+    # ALS: validation search in benchmarks/results.md (strong regularization wins).
+    "movielens": {
+        "interaction_half_life_days": 100000.0,
+        "popularity_half_life_days": 100000.0,
+        "als_rank": 64,
+        "als_reg_param": 1.0,
+        "als_alpha": 10.0,
+    },
     "online-retail": {},
     "hm": {},
     "generated": {},
@@ -219,14 +227,15 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
 
 
 def _shift_into_shop_era(data):
-    """Move every purchase date by whole weeks so none predates the shop's opening day
-    the ingest step enforces (MovieLens ratings are from 1997-98). Only relative time
-    matters to the recommender; returns (data, shift_days)."""
-    from shopguide.ingest import SHOP_OPENED
+    """Move every purchase date by whole weeks if any predates the shop's opening day
+    the ingest step enforces (``SHOPGUIDE_SHOP_OPENED``). Only relative time matters to
+    the recommender; returns (data, shift_days)."""
+    from shopguide.settings import load_settings
 
+    shop_opened = pd.Timestamp(getattr(load_settings(), "shop_opened", "1995-01-01"))
     first = data.transactions["t_dat"].min()
-    if pd.isna(first) or first >= SHOP_OPENED:
+    if pd.isna(first) or first >= shop_opened:
         return data, 0
-    weeks = int(np.ceil((SHOP_OPENED - first).days / 7))
+    weeks = int(np.ceil((shop_opened - first).days / 7))
     shifted = data.transactions.assign(t_dat=data.transactions["t_dat"] + pd.Timedelta(days=7 * weeks))
     return replace(data, transactions=shifted), 7 * weeks

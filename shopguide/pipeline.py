@@ -29,6 +29,9 @@ from shopguide.warehouse import open_warehouse, qident, qualified, read_parquet
 
 log = logging.getLogger("shopguide.pipeline")
 
+# Outputs every run must produce; the others (metrics, article lists) may be absent.
+REQUIRED_SPARK_OUTPUTS = ("recommendations", "demand_forecast")
+
 TASK_RUNS_TABLE = "task_runs"  # private per-task log, folded into published.pipeline_runs
 TASK_RUNS_COLUMNS = {
     "run_date": "DATE",
@@ -90,35 +93,51 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
 def recommend(settings: Settings, run_date: str) -> dict:
     from shopguide.spark import run_spark_job
 
-    run_spark_job(settings, "recommend", ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k)])
-    return {"job": "recommend"}
+    args = ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k)]
+    if settings.evaluate_recommendations:
+        args.append("--evaluate")
+    run_spark_job(settings, "recommend", args)
+    return {"job": "recommend", "evaluate": settings.evaluate_recommendations}
 
 
 def forecast(settings: Settings, run_date: str) -> dict:
     from shopguide.spark import run_spark_job
 
     args = ["--lake", settings.lake, "--run-date", run_date, "--horizon", str(settings.forecast_horizon)]
+    if settings.forecast_backtest_origins:
+        args += ["--backtest", str(settings.forecast_backtest_origins)]
     run_spark_job(settings, "forecast", args)
-    return {"job": "forecast"}
+    return {"job": "forecast", "backtest_origins": settings.forecast_backtest_origins}
 
 
 def load_outputs(settings: Settings, run_date: str) -> dict:
-    """Load the run's Spark outputs into ``outputs.*``, replacing the run date's rows."""
-    from datetime import date as _date
+    """Load the run's Spark outputs into ``outputs.*``, replacing the run date's rows.
+
+    Recommendations and forecasts must be there; the metrics and article lists a job
+    writes only when asked (holdout, backtest) load as an empty partition otherwise.
+    """
+    import pandas as pd
 
     from spark_jobs.common import output_path
 
+    day = date.fromisoformat(run_date)
     wh = open_warehouse(settings)
     counts = {}
     with wh.transaction() as con:
         for name in SPARK_OUTPUTS:
             columns = PUBLISHED_TABLES[name]
-            frame = read_parquet(output_path(settings.lake, run_date, name))
-            frame.insert(0, "run_date", _date.fromisoformat(run_date))
+            path = output_path(settings.lake, run_date, name)
+            try:
+                frame = read_parquet(path)
+            except (FileNotFoundError, OSError) as exc:
+                if name in REQUIRED_SPARK_OUTPUTS:
+                    raise PipelineError(f"Spark output {name} is missing at {path}: rerun the spark task group") from exc
+                frame = pd.DataFrame(columns=[c for c in columns if c != "run_date"])
+            frame = frame.assign(run_date=day)
             missing = [c for c in columns if c not in frame.columns]
             if missing:
-                raise PipelineError(f"Spark output {name} lacks columns {missing}")
-            counts[name] = wh.replace_rows(OUTPUTS_SCHEMA, name, frame, columns, "run_date", [_date.fromisoformat(run_date)], con)
+                raise PipelineError(f"Spark output {name} at {path} lacks columns {missing}")
+            counts[name] = wh.replace_rows(OUTPUTS_SCHEMA, name, frame, columns, "run_date", [day], con)
     return counts
 
 

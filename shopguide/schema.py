@@ -119,6 +119,50 @@ PUBLISHED_TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+# Published beside the recommendations and forecasts (issues 3 and 4): what is similar,
+# what completes the look, and how well the models did on the run's holdout/backtest.
+PUBLISHED_TABLES.update(
+    {
+        "similar_articles": {
+            "run_date": "DATE",
+            "article_id": "VARCHAR",
+            "rank": "INTEGER",
+            "similar_article_id": "VARCHAR",
+            "score": "DOUBLE PRECISION",
+        },
+        "outfit_complements": {
+            "run_date": "DATE",
+            "article_id": "VARCHAR",
+            "rank": "INTEGER",
+            "complement_article_id": "VARCHAR",
+            "score": "DOUBLE PRECISION",
+            "support": "INTEGER",
+        },
+        "model_metrics": {
+            "run_date": "DATE",
+            "model": "VARCHAR",
+            "k": "INTEGER",
+            "precision_at_k": "DOUBLE PRECISION",
+            "recall_at_k": "DOUBLE PRECISION",
+            "map_at_k": "DOUBLE PRECISION",
+            "ndcg_at_k": "DOUBLE PRECISION",
+            "catalog_coverage": "DOUBLE PRECISION",
+            "novelty": "DOUBLE PRECISION",
+            "diversity": "DOUBLE PRECISION",
+        },
+        "forecast_metrics": {
+            "run_date": "DATE",
+            "level": "VARCHAR",
+            "model": "VARCHAR",
+            "horizon": "INTEGER",
+            "wape": "DOUBLE PRECISION",
+            "mase": "DOUBLE PRECISION",
+            "bias": "DOUBLE PRECISION",
+            "interval_coverage": "DOUBLE PRECISION",
+        },
+    }
+)
+
 PIPELINE_RUNS_COLUMNS: dict[str, str] = {
     "run_date": "DATE",
     "status": "VARCHAR",
@@ -135,4 +179,11 @@ PIPELINE_RUNS_COLUMNS: dict[str, str] = {
 # Layout: {lake}/run_date=YYYY-MM-DD/inputs/<name>.parquet and
 #         {lake}/run_date=YYYY-MM-DD/outputs/<name>/ (Spark parquet directories).
 SPARK_INPUTS = ("customers", "articles", "interactions", "transactions", "daily_sales")
-SPARK_OUTPUTS = ("recommendations", "demand_forecast")
+SPARK_OUTPUTS = (
+    "recommendations",
+    "demand_forecast",
+    "similar_articles",
+    "outfit_complements",
+    "model_metrics",
+    "forecast_metrics",
+)

@@ -55,6 +55,8 @@ class Settings:
     quarantine_max_rate: float
     shop_opened: str  # purchases dated before this are corrupt, not history
     alert_webhook: str  # URL that gets a JSON POST when a task fails ("" = log only)
+    evaluate_recommendations: bool  # hold out the last days and publish model_metrics
+    forecast_backtest_origins: int  # rolling-origin backtest origins (0 = none)
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -102,6 +104,8 @@ def load_settings(**overrides) -> Settings:
         quarantine_max_rate=_env_float("SHOPGUIDE_QUARANTINE_MAX_RATE", 0.05),
         shop_opened=_env("SHOPGUIDE_SHOP_OPENED", "1995-01-01"),
         alert_webhook=_env("SHOPGUIDE_ALERT_WEBHOOK", ""),
+        evaluate_recommendations=_env("SHOPGUIDE_EVALUATE_RECOMMENDATIONS", "1") not in ("0", "false", "no"),
+        forecast_backtest_origins=_env_int("SHOPGUIDE_FORECAST_BACKTEST_ORIGINS", 3),
     )
     if settings.source not in SOURCES:
         raise ValueError(f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")

@@ -677,6 +677,10 @@ def describe_failure(r) -> str:
     if error is not None:
         return f"{head}: could not be evaluated: {error}"
     res = r.result or {}
+    if config.type == "expect_column_to_exist":
+        return (
+            f"{head}: the column is missing (a source, ingest or dbt model dropped or renamed it)"
+        )
     if res.get("unexpected_count") is not None:
         unexpected = res["unexpected_count"]
         total = res.get("element_count") or 0

@@ -10,11 +10,12 @@ How the forecast is made (details in ``docs``-style comments below):
 1. The shop calendar: days on which the whole shop sold nothing are closed days
    (not zero demand); weekdays closed most weeks (e.g. Saturdays) are forecast 0.
 2. Per article, in parallel (``groupBy("article_id").applyInPandas``): the open-day
-   series at a grid of weekly origins, ten level estimators (means, robust weekly
-   levels, statsforecast IMAPA/ADIDA/TSB), its demand class, the baselines, and the
-   actual units after each origin.
+   series at a grid of weekly origins, fifteen level estimators (means, robust weekly
+   levels, buyer-based levels, statsforecast Croston/SBA/TSB), its demand class, the
+   baselines, and the actual units after each origin.
 3. On the driver, from those backtest rows pooled over articles: weights of the
-   estimators per demand class (least absolute error, total kept on target), and
+   estimators (least absolute error, total kept on target; per demand class on
+   request), and
    conformal interval multipliers per forecast size. Daily forecast = level x the
    weekday profile of the article's product type (shrunk to the department's and
    shop's). New articles: their early sales shrunk to their type's launch level.
@@ -193,35 +194,60 @@ def shop_calendar(shop_totals: pd.DataFrame, run_date) -> ShopCalendar:
 
 
 # -- weekday profiles (pooled per product type / department / shop) -----------------
+def _dense(totals: pd.DataFrame, first_day: dt.date, n_days: int) -> np.ndarray:
+    """Units per day (sale_date, units) as an array over the ``n_days`` from ``first_day``."""
+    out = np.zeros(n_days)
+    if len(totals):
+        days = pd.to_datetime(totals["sale_date"]).to_numpy().astype("datetime64[D]")
+        idx = (days - np.datetime64(first_day, "D")).astype(int)
+        ok = (idx >= 0) & (idx < n_days)
+        np.add.at(out, idx[ok], totals["units"].to_numpy(dtype=float)[ok])
+    return out
+
+
+class _Days:
+    """The shop's history as arrays: weekday and open flag per day since its first sale."""
+
+    def __init__(self, calendar: ShopCalendar):
+        self.calendar = calendar
+        self.first = calendar.first_day
+        days = pd.date_range(calendar.first_day, calendar.last_day, freq="D")
+        self.n = len(days)
+        self.weekday = days.weekday.to_numpy()
+        self.is_open = calendar.is_open(days)
+
+    def profile(self, dense: np.ndarray, origin: dt.date, window: int) -> tuple[np.ndarray, float]:
+        """Weekday factors and units sold in the ``window`` days up to ``origin``."""
+        end = min((origin - self.first).days + 1, self.n)
+        start = max(0, end - window)
+        profile = np.ones(7)
+        units = 0.0
+        if end > start:
+            sl = slice(start, end)
+            keep = self.is_open[sl]
+            wd = self.weekday[sl][keep]
+            values = dense[sl][keep]
+            units = float(values.sum())
+            counts = np.bincount(wd, minlength=7)
+            sums = np.bincount(wd, weights=values, minlength=7)
+            seen = counts > 0
+            if seen.any():
+                means = np.where(seen, sums / np.maximum(counts, 1), np.nan)
+                profile = np.where(seen, means, np.nanmean(means))
+        closed = list(self.calendar.closed_weekdays)
+        profile[closed] = 0.0
+        open_days = [d for d in range(7) if d not in closed]
+        mean = profile[open_days].mean() if open_days else 0.0
+        return (profile / mean if mean > 0 else _flat(self.calendar)), units
+
+
 def weekday_profile(
     totals: pd.DataFrame, calendar: ShopCalendar, origin: dt.date, days: int
 ) -> np.ndarray:
     """Seven factors (Monday first), mean 1 over the open weekdays, 0 on closed weekdays,
     from units per day (sale_date, units) in the ``days`` before ``origin``."""
-    profile = np.ones(7)
-    window = pd.date_range(origin - dt.timedelta(days=days - 1), origin, freq="D")
-    window = window[calendar.is_open(window) & (window.date >= calendar.first_day)]
-    if len(window):
-        units = (
-            totals.assign(sale_date=pd.to_datetime(totals["sale_date"]))
-            .groupby("sale_date")["units"]
-            .sum()
-            .reindex(window, fill_value=0.0)
-        )
-        means = units.groupby(units.index.weekday).mean().reindex(range(7), fill_value=np.nan)
-        profile = means.to_numpy(dtype=float)
-        profile = np.where(
-            np.isfinite(profile),
-            profile,
-            np.nanmean(profile) if np.isfinite(profile).any() else 1.0,
-        )
-    for weekday in calendar.closed_weekdays:
-        profile[weekday] = 0.0
-    open_days = [d for d in range(7) if d not in calendar.closed_weekdays]
-    mean = profile[open_days].mean() if open_days else 0.0
-    if mean > 0:
-        return profile / mean
-    return _flat(calendar)
+    shop_days = _Days(calendar)
+    return shop_days.profile(_dense(totals, calendar.first_day, shop_days.n), origin, days)[0]
 
 
 def _flat(calendar: ShopCalendar) -> np.ndarray:
@@ -241,31 +267,26 @@ class WeekdayProfiles:
     def __init__(
         self, group_totals: pd.DataFrame, shop_totals: pd.DataFrame, calendar: ShopCalendar, config
     ):
-        self.calendar = calendar
         self.config = config
-        self.shop_totals = shop_totals
-        self.by_group = {key: frame for key, frame in group_totals.groupby(["level", "key"])}
+        self.days = _Days(calendar)
+        first, n = calendar.first_day, self.days.n
+        self.shop = _dense(shop_totals, first, n)
+        self.groups = {
+            key: _dense(frame, first, n) for key, frame in group_totals.groupby(["level", "key"])
+        }
         self._cache: dict = {}
 
     def _own(self, level: str, key: str, origin: dt.date):
-        frame = self.by_group.get((level, key))
-        if frame is None:
+        dense = self.groups.get((level, key))
+        if dense is None:
             return np.ones(7), 0.0
-        start = pd.Timestamp(origin - dt.timedelta(days=self.config.profile_days - 1))
-        recent = frame[
-            (pd.to_datetime(frame["sale_date"]) >= start)
-            & (pd.to_datetime(frame["sale_date"]) <= pd.Timestamp(origin))
-        ]
-        units = float(recent["units"].sum())
-        return weekday_profile(recent, self.calendar, origin, self.config.profile_days), units
+        return self.days.profile(dense, origin, self.config.profile_days)
 
     def factors(self, product_type: str, department: str, origin: dt.date) -> np.ndarray:
         key = (product_type, department, origin)
         if key not in self._cache:
             k = self.config.profile_shrink
-            shop = weekday_profile(
-                self.shop_totals, self.calendar, origin, self.config.profile_days
-            )
+            shop, _ = self.days.profile(self.shop, origin, self.config.profile_days)
             dept, n_dept = self._own("department", department, origin)
             dept = (n_dept * dept + k * shop) / (n_dept + k)
             own, n_type = self._own("product_type", product_type, origin)
@@ -312,22 +333,21 @@ def article_rows(
     sold = pdf.dropna(subset=["sale_date"])
     rows = []
     if not sold.empty:
-        days = pd.to_datetime(sold["sale_date"])
+        days = pd.to_datetime(sold["sale_date"]).to_numpy().astype("datetime64[D]")
         start = days.min()
-        index = pd.date_range(start, pd.Timestamp(run_date), freq="D")
-        per_day = (
-            sold.assign(sale_date=days)
-            .groupby("sale_date")[["units", "customers"]]
-            .sum(min_count=1)
-        )
-        per_day = per_day.reindex(index)
-        y = per_day["units"].fillna(0.0).to_numpy(dtype=float)
-        # no customer counts in the input: one buyer per day with sales
-        buyers = per_day["customers"].fillna(0.0).to_numpy(dtype=float)
-        if not per_day["customers"].notna().any():
+        idx = (days - start).astype(int)
+        n_days = int((np.datetime64(run_date, "D") - start).astype(int)) + 1
+        keep = idx < n_days
+        y = np.zeros(n_days)
+        np.add.at(y, idx[keep], sold["units"].to_numpy(dtype=float)[keep])
+        customers = sold["customers"].to_numpy(dtype=float)
+        if np.isfinite(customers).any():
+            buyers = np.zeros(n_days)
+            np.add.at(buyers, idx[keep], np.nan_to_num(customers[keep]))
+        else:  # no customer counts in the input: one buyer per day with sales
             buyers = (y > 0).astype(float)
-        is_open = ~np.isin(index.values.astype("datetime64[D]"), closed)
-        start_date = start.date()
+        is_open = ~np.isin(start + np.arange(n_days), closed)
+        start_date = start.astype(dt.date)
     for origin in origins:
         base = {
             "article_id": first["article_id"], "origin": origin,

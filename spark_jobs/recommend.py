@@ -6,9 +6,11 @@ writes the outputs
   cold-start ones included;
 - ``similar_articles`` (article_id, rank, similar_article_id, score);
 - ``outfit_complements`` (article_id, rank, complement_article_id, score, support);
-- with ``--evaluate``: ``model_metrics`` (run_date, model, k, precision_at_k,
-  recall_at_k, map_at_k, ndcg_at_k, catalog_coverage, novelty, diversity) from
-  holding out the last ``--holdout-days`` days.
+- with ``--evaluate``: ``model_metrics`` (model, k, precision_at_k, recall_at_k,
+  map_at_k, ndcg_at_k, catalog_coverage, novelty, diversity) from holding out the
+  last ``--holdout-days`` days.
+Like every lake output, the rows carry no run_date: the path holds it and the loader
+adds the column.
 ``--model baseline`` writes only the repurchase + segment popularity baseline.
 """
 
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 _METRICS_SCHEMA = (
-    "run_date string, model string, k long, precision_at_k double, recall_at_k double, map_at_k double, "
+    "model string, k long, precision_at_k double, recall_at_k double, map_at_k double, "
     "ndcg_at_k double, catalog_coverage double, novelty double, diversity double"
 )
 

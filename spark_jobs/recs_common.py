@@ -52,8 +52,8 @@ SUPPORT = "support"
 RECOMMENDATION_COLUMNS = (CUSTOMER_ID, RANK, ARTICLE_ID, SCORE, REASON)
 SIMILAR_ARTICLES_COLUMNS = (ARTICLE_ID, RANK, SIMILAR_ARTICLE_ID, SCORE)
 OUTFIT_COMPLEMENTS_COLUMNS = (ARTICLE_ID, RANK, COMPLEMENT_ARTICLE_ID, SCORE, SUPPORT)
+# Lake outputs carry no run_date (the path holds it; the loader adds the column).
 MODEL_METRICS_COLUMNS = (
-    "run_date",
     "model",
     "k",
     "precision_at_k",

@@ -8,6 +8,8 @@ and L2-normalized, so a dot product is a cosine similarity. Used for
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from pyspark.ml import Pipeline
 from pyspark.ml.feature import (
@@ -38,14 +40,6 @@ from spark_jobs.recs_common import (
     SIMILAR_ARTICLE_ID,
     SIMILAR_ARTICLES_COLUMNS,
     RecsConfig,
-)
-from spark_jobs.recs_topk import (
-    ITEM_ID,
-    QUERY_EXCLUDE,
-    QUERY_ID,
-    QUERY_VECTOR,
-    TOPK_SCORE,
-    blocked_top_k,
 )
 
 
@@ -101,7 +95,9 @@ def article_vectors(articles: DataFrame, config: RecsConfig) -> DataFrame:
     if cats:
         # One multi-column indexer: one pass over the articles instead of one per attribute.
         stages.append(
-            StringIndexer(inputCols=cats, outputCols=[f"_{c}_idx" for c in cats], handleInvalid="keep")
+            StringIndexer(
+                inputCols=cats, outputCols=[f"_{c}_idx" for c in cats], handleInvalid="keep"
+            )
         )
         stages.append(
             OneHotEncoder(
@@ -118,41 +114,58 @@ def article_vectors(articles: DataFrame, config: RecsConfig) -> DataFrame:
     return model.transform(df).select(ARTICLE_ID, vector_to_array("_vec", "float32").alias(VECTOR))
 
 
+def _similar_in_group(pdf, top_n: int, block_rows: int):
+    """Top-n most similar articles (not itself) for every article of one index group."""
+    import pandas as pd
+
+    from spark_jobs.recs_topk import top_k_dense
+
+    # Sorted, so ties rank the same way on every run.
+    pdf = pdf.sort_values(ARTICLE_ID, kind="mergesort")
+    ids = pdf[ARTICLE_ID].to_numpy(dtype=object)
+    matrix = (
+        np.stack(pdf[VECTOR].to_numpy()).astype(np.float32)
+        if len(pdf)
+        else np.zeros((0, 1), np.float32)
+    )
+    out = []
+    for start in range(0, len(ids), block_rows):
+        block = matrix[start : start + block_rows]
+        own = [np.array([start + i]) for i in range(len(block))]
+        positions, scores = top_k_dense(block, matrix, top_n, own)
+        n = positions.shape[1]
+        frame = pd.DataFrame(
+            {
+                ARTICLE_ID: np.repeat(ids[start : start + len(block)], n),
+                RANK: np.tile(np.arange(1, n + 1, dtype=np.int32), len(block)),
+                SIMILAR_ARTICLE_ID: ids[positions.ravel()],
+                SCORE: scores.ravel().astype(np.float64),
+            }
+        )
+        out.append(frame[np.isfinite(frame[SCORE])])
+    if not out:
+        return pd.DataFrame({c: [] for c in SIMILAR_ARTICLES_COLUMNS})
+    return pd.concat(out, ignore_index=True)
+
+
 def similar_articles(
     vectors: DataFrame, articles: DataFrame, pool: DataFrame, config: RecsConfig
 ) -> DataFrame:
     """(article_id, rank, similar_article_id, score): the ``similar_top_n`` most similar
     pool articles for every pool article, within its index group unless
-    ``similar_same_index_group`` is off. One blocked product per index group."""
+    ``similar_same_index_group`` is off. Each index group is one task: a blocked dense
+    product of its articles with themselves, never a crossJoin of the catalogue."""
     groups = pool.select(ARTICLE_ID, F.coalesce(F.col(INDEX_GROUP), F.lit("unknown")).alias("_g"))
     if not config.similar_same_index_group:
         groups = groups.select(ARTICLE_ID, F.lit("all").alias("_g"))
-    pool_vectors = vectors.join(groups, ARTICLE_ID)
-    parts = []
-    for (group,) in pool_vectors.select("_g").distinct().orderBy("_g").collect():
-        members = pool_vectors.where(F.col("_g") == group)
-        ids, matrix = article_matrix(members.select(ARTICLE_ID, VECTOR))
-        queries = members.select(
-            F.col(ARTICLE_ID).alias(QUERY_ID),
-            F.col(VECTOR).alias(QUERY_VECTOR),
-            F.array(F.col(ARTICLE_ID)).alias(QUERY_EXCLUDE),
-        )
-        parts.append(blocked_top_k(queries, ids, matrix, config.similar_top_n))
-    if not parts:
-        spark = vectors.sparkSession
-        return spark.createDataFrame(
-            [], f"{ARTICLE_ID} string, {RANK} int, {SIMILAR_ARTICLE_ID} string, {SCORE} double"
-        )
-    found = parts[0]
-    for part in parts[1:]:
-        found = found.unionByName(part)
-    order = Window.partitionBy(QUERY_ID).orderBy(F.col(TOPK_SCORE).desc(), F.col(ITEM_ID))
-    return found.select(
-        F.col(QUERY_ID).alias(ARTICLE_ID),
-        F.row_number().over(order).cast("int").alias(RANK),
-        F.col(ITEM_ID).alias(SIMILAR_ARTICLE_ID),
-        F.col(TOPK_SCORE).alias(SCORE),
-    ).select(*SIMILAR_ARTICLES_COLUMNS)
+    pool_vectors = vectors.join(groups, ARTICLE_ID).select("_g", ARTICLE_ID, VECTOR)
+    fn = partial(_similar_in_group, top_n=config.similar_top_n, block_rows=1024)
+    schema = f"{ARTICLE_ID} string, {RANK} int, {SIMILAR_ARTICLE_ID} string, {SCORE} double"
+    return (
+        pool_vectors.groupBy("_g")
+        .applyInPandas(lambda pdf: fn(pdf.drop(columns="_g")), schema=schema)
+        .select(*SIMILAR_ARTICLES_COLUMNS)
+    )
 
 
 def customer_profiles(weighted: DataFrame, vectors: DataFrame) -> DataFrame:

@@ -10,7 +10,15 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, PRODUCT_TYPE, SCORE, T_DAT, RecsConfig
+from spark_jobs.recs_common import (
+    ARTICLE_ID,
+    CUSTOMER_ID,
+    MODEL_METRICS_COLUMNS,
+    PRODUCT_TYPE,
+    SCORE,
+    T_DAT,
+    RecsConfig,
+)
 from spark_jobs.recs_hybrid import Ranker, Recommendations, recommend, shift_date
 from spark_jobs.recs_metrics import catalog_coverage, diversity, novelty, ranking_metrics
 
@@ -87,18 +95,7 @@ def holdout_metrics(
         .distinct()
         .toPandas()
     )
-    columns = [
-        "run_date",
-        "model",
-        "k",
-        "precision_at_k",
-        "recall_at_k",
-        "map_at_k",
-        "ndcg_at_k",
-        "catalog_coverage",
-        "novelty",
-        "diversity",
-    ]
+    columns = list(MODEL_METRICS_COLUMNS)
     if truth.empty:
         return pd.DataFrame({c: [] for c in columns})
     recs = recommend(
@@ -117,10 +114,9 @@ def holdout_metrics(
     metrics = evaluate_models(recs, truth, train_pairs, types, sellable, config.top_k)
     rows = [
         {
-            "run_date": run_date,
             "model": m,
             "k": config.top_k,
-            **{c: float(v[c]) for c in columns[3:]},
+            **{c: float(v[c]) for c in columns[2:]},
         }
         for m, v in metrics.items()
     ]

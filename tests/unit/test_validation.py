@@ -375,6 +375,20 @@ def test_missing_raw_table_names_the_table(settings):
         validation.validate_raw(settings, RUN_DATE)
 
 
+def test_missing_column_is_named(settings):
+    load_raw(settings)
+    columns = with_load(TRANSACTION_COLUMNS)
+    columns.pop("quantity")
+    frame = clean_transactions().drop(columns="quantity").assign(**{LOAD_COLUMN: DAY})
+    put(settings, RAW_SCHEMA, "transactions", frame, columns)
+    with pytest.raises(validation.ValidationError) as exc:
+        validation.validate_raw(settings, RUN_DATE)
+    assert (
+        "raw_transactions: expect_column_to_exist(quantity) failed: the column is missing"
+        in str(exc.value)
+    )
+
+
 def test_bad_run_date_is_explained(settings):
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         validation.validate_raw(settings, "10/03/2024")
