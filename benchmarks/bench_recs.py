@@ -213,6 +213,63 @@ def tune_als_movielens(grid: list[dict]) -> list[dict]:
     return rows
 
 
+def run_topk_speed(customers: int, articles: int, per_customer: int, rank: int) -> dict:
+    """ALS fit and top-12 throughput on synthetic purchases (Zipf-like article
+    popularity), without the warehouse: blocked mapInPandas vs recommendForAllUsers vs a
+    single-process numpy top-K over the same factors."""
+    import numpy as np
+    import pandas as pd
+
+    from spark_jobs.common import get_spark
+    from spark_jobs.recs_als import article_matrix, fit_als, score_top_k, set_checkpoint_dir
+    from spark_jobs.recs_common import RecsConfig
+    from spark_jobs.recs_topk import top_k_dense
+
+    rng = np.random.default_rng(42)
+    n = customers * per_customer
+    popularity = 1.0 / np.arange(1, articles + 1) ** 0.8
+    pairs = pd.DataFrame(
+        {
+            "customer_id": (rng.integers(0, customers, n)).astype(str),
+            "article_id": rng.choice(articles, n, p=popularity / popularity.sum()).astype(str),
+        }
+    )
+    pairs = pairs.groupby(["customer_id", "article_id"]).size().rename("weight").astype(float).reset_index()
+    out: dict = {"customers": customers, "articles": articles, "interactions": len(pairs), "rank": rank}
+    spark = get_spark("shopguide-bench-topk")
+    set_checkpoint_dir(spark, tempfile.mkdtemp(prefix="shopguide-bench-ckpt-"))
+    with PeakMemory() as mem:
+        df = spark.createDataFrame(pairs).repartition(4).cache()
+        df.count()
+        config = RecsConfig().replace(als_rank=rank)
+        t = time.time()
+        factors = fit_als(df, "weight", config)
+        factors.customers.cache().count()
+        factors.articles.cache().count()
+        out["als_fit_seconds"] = round(time.time() - t, 1)
+        n_users = factors.customers.count()
+        ids, matrix = article_matrix(factors.articles)
+        t = time.time()
+        score_top_k(factors.customers, ids, matrix, 12).write.format("noop").mode("overwrite").save()
+        blocked = time.time() - t
+        t = time.time()
+        factors.model.recommendForAllUsers(12).write.format("noop").mode("overwrite").save()
+        builtin = time.time() - t
+        u = np.stack(factors.customers.toPandas()["vector"].to_numpy()).astype(np.float32)
+        t = time.time()
+        for start in range(0, len(u), 4096):
+            top_k_dense(u[start : start + 4096], matrix, 12)
+        reference = time.time() - t
+    out["scored_customers"], out["scored_articles"] = n_users, len(ids)
+    out["topk_customers_per_second"] = {
+        "blocked_mapInPandas": round(n_users / blocked),
+        "recommendForAllUsers_12": round(n_users / builtin),
+        "numpy_single_process": round(n_users / reference),
+    }
+    out["peak_memory_gib"] = round(mem.peak / 2**30, 2)
+    return out
+
+
 def render_tuning(rows: list[dict]) -> str:
     lines = [
         "## Recommender tuning: MovieLens ALS on a validation split (issue 3)",
@@ -231,7 +288,7 @@ def render_tuning(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render(quality: list[dict], speed: dict | None) -> str:
+def render(quality: list[dict], speed: dict | None, topk: dict | None = None) -> str:
     lines = ["## Recommender (issue 3)", ""]
     lines.append(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores shared with other jobs (numbers are pessimistic when the machine is busy).")
     lines.append("")
@@ -267,6 +324,18 @@ def render(quality: list[dict], speed: dict | None) -> str:
             f"- holdout MAP@12 on the generated shop: {speed['holdout_map_at_12']}",
             "",
         ]
+    if topk:
+        tk = topk["topk_customers_per_second"]
+        lines += [
+            "### ALS and top-K speed (synthetic purchases, no warehouse)",
+            "",
+            f"- {topk['customers']:,} customers x {topk['articles']:,} articles, {topk['interactions']:,} interactions, rank {topk['rank']}",
+            f"- ALS fit (10 iterations): {topk['als_fit_seconds']} s",
+            f"- top-12 customers/s: blocked mapInPandas **{tk['blocked_mapInPandas']:,}**, `recommendForAllUsers(12)` {tk['recommendForAllUsers_12']:,}, "
+            f"single-process numpy {tk['numpy_single_process']:,}",
+            f"- peak memory (driver + JVM + Python workers): {topk['peak_memory_gib']} GiB",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -278,8 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--rank", type=int, default=64)
+    parser.add_argument("--topk-only", action="store_true", help="speed of ALS fit and top-K on synthetic purchases only")
     parser.add_argument("--tune-als", action="store_true", help="only run the MovieLens ALS validation search and print it")
     args = parser.parse_args(argv)
+    if args.topk_only:
+        print(json.dumps(run_topk_speed(args.customers, args.articles, 10, args.rank)), flush=True)
+        return 0
     if args.tune_als:
         # First pass (results.md): rank {64, 128} x reg {0.05, 0.2, 1.0} x alpha {2, 10, 40};
         # strong regularization won, so the second pass looks around it.

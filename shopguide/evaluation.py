@@ -32,9 +32,9 @@ METRIC_KEYS = (
     "recall_at_k",
     "ndcg_at_k",
     "catalog_coverage",
-    "novelty",
-    "diversity",
 )
+# Also computed; returned with ``details`` (the issue's JSON has the keys above).
+DETAIL_KEYS = ("novelty", "diversity", "map")
 
 # Settings per source, tuned on validation windows carved from each training period
 # (never on the test days; see benchmarks/results.md). A shop's nightly run uses the
@@ -88,8 +88,9 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
 
     ``args``: source, path, k, split ('time' or 'random-per-user'), train_end, test_days
     (time split), test_fraction, seed (random split), exclude_seen; optional ``config``
-    (dict of RecsConfig overrides), ``workdir`` and ``validation`` (tuning: evaluate on
-    a validation split carved from the training part instead of the test part). Returns
+    (dict of RecsConfig overrides), ``workdir``, ``validation`` (tuning: evaluate on a
+    validation split carved from the training part instead of the test part) and
+    ``details`` (add novelty, diversity, the ranker's coefficients...). Returns
     ``{"k", "users", "models": {model: metrics}, "cold": {"users", "map_at_k"}}``.
     """
     from shopguide.pipeline import prepare_inputs
@@ -113,7 +114,9 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
         if not getattr(args, "train_end", None) or not getattr(args, "test_days", None):
             raise ValueError("the time split needs --train-end YYYY-MM-DD and --test-days N")
         # --train-end is in the source's calendar; the data may have been shifted.
-        train_end = pd.Timestamp(dt.date.fromisoformat(str(args.train_end))) + pd.Timedelta(days=shift)
+        train_end = pd.Timestamp(dt.date.fromisoformat(str(args.train_end))) + pd.Timedelta(
+            days=shift
+        )
         if validation:
             # Tuning: the same protocol moved back by the test window, inside training.
             tx = tx[tx["t_dat"] < train_end]
@@ -215,11 +218,18 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
                 "users": len(cold),
                 "map_at_k": round(float(cold_metrics["map_at_k"]), 6),
             }
-        result["ranker"] = recs.ranker.describe()
-        if shift:
-            result["date_shift_days"] = shift
-        result["repeat_rate"] = round(recs.repeat_rate, 4)
-        spark.catalog.clearCache()
+        if getattr(args, "details", False):
+            result["details"] = {
+                "models": {
+                    m: {key: round(float(v[key]), 6) for key in DETAIL_KEYS}
+                    for m, v in models.items()
+                },
+                "ranker": recs.ranker.describe(),
+                "repeat_rate": round(recs.repeat_rate, 4),
+                "date_shift_days": shift,
+                "config": overrides,
+            }
+        recs.release()
         return result
     finally:
         if tmp_ctx is not None:
@@ -237,5 +247,7 @@ def _shift_into_shop_era(data):
     if pd.isna(first) or first >= shop_opened:
         return data, 0
     weeks = int(np.ceil((shop_opened - first).days / 7))
-    shifted = data.transactions.assign(t_dat=data.transactions["t_dat"] + pd.Timedelta(days=7 * weeks))
+    shifted = data.transactions.assign(
+        t_dat=data.transactions["t_dat"] + pd.Timedelta(days=7 * weeks)
+    )
     return replace(data, transactions=shifted), 7 * weeks

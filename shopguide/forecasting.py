@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -127,6 +129,8 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
             [articles, pd.DataFrame({"article_id": missing, "is_sellable": True, "is_new": False})]
         )
 
+    # Spark's Python workers must run this interpreter (pandas, statsforecast), not "python3" on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = get_spark("shopguide-evaluate-forecast")
     history = daily[pd.to_datetime(daily["sale_date"]) <= pd.Timestamp(train_end)]
     result = run_forecast(

@@ -70,29 +70,21 @@ def _drop(checked: Checked, mask: pd.Series, entity: str, source: str, reason: s
         checked.good = checked.good[~mask]
 
 
-def check_articles(articles: pd.DataFrame, source: str) -> Checked:
-    checked = Checked(articles.reset_index(drop=True))
-    _drop(checked, checked.good["article_id"].isna(), "articles", source, "article_id is missing")
-    _drop(
-        checked,
-        checked.good.duplicated("article_id", keep="first"),
-        "articles",
-        source,
-        "duplicate article_id (the first row was kept)",
-    )
+def _check_key(frame: pd.DataFrame, key: str, entity: str, source: str) -> Checked:
+    """Rows without the key, or repeating it, are quarantined (the first of a key is kept)."""
+    # The frame's index is the row's position in its source file: quarantine reports it.
+    checked = Checked(frame)
+    _drop(checked, checked.good[key].isna(), entity, source, f"{key} is missing")
+    _drop(checked, checked.good.duplicated(key, keep="first"), entity, source, f"duplicate {key} (the first row was kept)")
     return checked
 
 
+def check_articles(articles: pd.DataFrame, source: str) -> Checked:
+    return _check_key(articles, "article_id", "articles", source)
+
+
 def check_customers(customers: pd.DataFrame, source: str) -> Checked:
-    checked = Checked(customers.reset_index(drop=True))
-    _drop(checked, checked.good["customer_id"].isna(), "customers", source, "customer_id is missing")
-    _drop(
-        checked,
-        checked.good.duplicated("customer_id", keep="first"),
-        "customers",
-        source,
-        "duplicate customer_id (the first row was kept)",
-    )
+    checked = _check_key(customers, "customer_id", "customers", source)
     age = pd.to_numeric(checked.good["age"], errors="coerce")
     bad_age = age.notna() & ((age < AGE_RANGE[0]) | (age > AGE_RANGE[1]))
     # An impossible age is unknown, not a reason to lose the customer.
@@ -103,7 +95,7 @@ def check_customers(customers: pd.DataFrame, source: str) -> Checked:
 def check_transactions(
     transactions: pd.DataFrame, known_articles: set[str], source: str, shop_opened: str = "1995-01-01"
 ) -> Checked:
-    checked = Checked(transactions.reset_index(drop=True))
+    checked = Checked(transactions)
     t = lambda: checked.good  # noqa: E731 - the frame shrinks after each check
     _drop(checked, t()["t_dat"].isna(), "transactions", source, "t_dat is missing or not a date")
     _drop(checked, t()["t_dat"] < pd.Timestamp(shop_opened), "transactions", source, f"t_dat before the shop opened ({shop_opened}, SHOPGUIDE_SHOP_OPENED)")

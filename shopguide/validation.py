@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -237,6 +238,105 @@ def _email_campaign_list() -> list:
     ]
 
 
+# The largest finite double: "between -FINITE and FINITE" is how a suite says "a real
+# number", since GX has no finiteness expectation. It fails for +/-Infinity, and for NaN
+# on PostgreSQL (where NaN sorts above every number; pandas reads NaN as a missing value,
+# which the not-null expectation catches).
+FINITE = sys.float_info.max
+
+
+def _ranked_pairs(table: str, other: str) -> list:
+    """similar_articles and outfit_complements: an article's ranked list of other articles.
+
+    No row count: a tiny shop can have no similar or complementary articles at all.
+    """
+    import great_expectations.expectations as gxe
+
+    return [
+        *_columns_exist(table),
+        *[
+            gxe.ExpectColumnValuesToNotBeNull(column=c)
+            for c in ("article_id", "rank", other, "score")
+        ],
+        gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["article_id", "rank"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["article_id", other]),
+        # An article is never its own similar article or complement.
+        gxe.ExpectSelectColumnValuesToBeUniqueWithinRecord(column_list=["article_id", other]),
+    ]
+
+
+def _similar_articles() -> list:
+    import great_expectations.expectations as gxe
+
+    return [
+        *_ranked_pairs("similar_articles", "similar_article_id"),
+        # Cosine similarity of unit vectors; a little slack for float32 rounding.
+        gxe.ExpectColumnValuesToBeBetween(column="score", min_value=-1.001, max_value=1.001),
+    ]
+
+
+def _outfit_complements() -> list:
+    import great_expectations.expectations as gxe
+
+    return [
+        *_ranked_pairs("outfit_complements", "complement_article_id"),
+        # Shrunk lift: positive, unbounded (best-seller fallback rows score at most 0.01).
+        gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=FINITE),
+        # Baskets with both articles; 0 for the best-seller fallback.
+        gxe.ExpectColumnValuesToNotBeNull(column="support"),
+        gxe.ExpectColumnValuesToBeBetween(column="support", min_value=0),
+    ]
+
+
+# Recommender metrics that are shares (spark_jobs/recs_metrics.py): 0..1. Novelty is
+# mean self-information in bits: 0 or more, above 1 for anything but best sellers.
+RATIO_METRICS = (
+    "precision_at_k",
+    "recall_at_k",
+    "map_at_k",
+    "ndcg_at_k",
+    "catalog_coverage",
+    "diversity",
+)
+
+
+def _model_metrics() -> list:
+    """No row count: a run without a holdout (no --evaluate) has no metrics."""
+    import great_expectations.expectations as gxe
+
+    return [
+        *_columns_exist("model_metrics"),
+        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("model", "k")],
+        gxe.ExpectColumnValuesToBeBetween(column="k", min_value=1),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["model", "k"]),
+        *[
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
+            for c in RATIO_METRICS
+        ],
+        gxe.ExpectColumnValuesToBeBetween(column="novelty", min_value=0, max_value=FINITE),
+    ]
+
+
+def _forecast_metrics() -> list:
+    """No row count: a run without a backtest has no metrics. A metric may be NULL where it
+    is undefined (nothing sold, no seasonal-naive scale, no interval at the level)."""
+    import great_expectations.expectations as gxe
+
+    return [
+        *_columns_exist("forecast_metrics"),
+        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("level", "model", "horizon")],
+        gxe.ExpectColumnValuesToBeBetween(column="horizon", min_value=1),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["level", "model", "horizon"]),
+        *[
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=FINITE)
+            for c in ("wape", "mase")
+        ],
+        gxe.ExpectColumnValuesToBeBetween(column="bias", min_value=-FINITE, max_value=FINITE),
+        gxe.ExpectColumnValuesToBeBetween(column="interval_coverage", min_value=0, max_value=1),
+    ]
+
+
 # Every email row joined to the customer's current marketing consent. The consent is
 # recomputed from raw.customers with the contract's rule instead of trusting the
 # is_opted_in flag of the dbt mart that produced the list: the check stays independent
@@ -312,6 +412,38 @@ OUTPUT_CHECKS = (
         run_column="run_date",
         query=EMAIL_QUERY,
         key_columns=("customer_id", "rank"),
+    ),
+    Check(
+        "similar_articles",
+        CANDIDATE_SCHEMA,
+        "similar_articles",
+        _similar_articles,
+        run_column="run_date",
+        key_columns=("article_id", "rank"),
+    ),
+    Check(
+        "outfit_complements",
+        CANDIDATE_SCHEMA,
+        "outfit_complements",
+        _outfit_complements,
+        run_column="run_date",
+        key_columns=("article_id", "rank"),
+    ),
+    Check(
+        "model_metrics",
+        CANDIDATE_SCHEMA,
+        "model_metrics",
+        _model_metrics,
+        run_column="run_date",
+        key_columns=("model", "k"),
+    ),
+    Check(
+        "forecast_metrics",
+        CANDIDATE_SCHEMA,
+        "forecast_metrics",
+        _forecast_metrics,
+        run_column="run_date",
+        key_columns=("level", "model", "horizon"),
     ),
 )
 

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ckpt = checkpoint_dir(args.lake, args.run_date)
     set_checkpoint_dir(spark, ckpt)
+    result = None
     try:
         ranker = None
         if args.evaluate:
@@ -101,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             write_output(frame.coalesce(1), args.lake, args.run_date, OUT_MODEL_METRICS)
     finally:
-        spark.catalog.clearCache()
+        if result is not None:
+            result.release()
         parsed = urlparse(ckpt)
         if parsed.scheme in ("", "file"):
             shutil.rmtree(parsed.path, ignore_errors=True)

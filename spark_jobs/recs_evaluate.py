@@ -112,6 +112,7 @@ def holdout_metrics(
     train_pairs = train.select(CUSTOMER_ID, ARTICLE_ID).distinct().toPandas()
     types = article_type_series(articles)
     metrics = evaluate_models(recs, truth, train_pairs, types, sellable, config.top_k)
+    recs.release()
     rows = [
         {
             "model": m,

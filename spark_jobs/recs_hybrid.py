@@ -567,6 +567,12 @@ class Recommendations:
     ranker: Ranker
     repeat_rate: float
     sellable_count: int
+    state: ShopState | None = None
+
+    def release(self) -> None:
+        """Unpersist the cached model state (the session may be shared with other jobs)."""
+        if self.state is not None:
+            self.state.release()
 
 
 def validation_window(
@@ -704,4 +710,5 @@ def recommend(
         ranker=ranker,
         repeat_rate=state.repeat_rate,
         sellable_count=state.sellable.count(),
+        state=state,
     )

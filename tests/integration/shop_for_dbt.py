@@ -141,6 +141,55 @@ DEMAND_FORECAST = pd.DataFrame(
 )
 
 
+# Articles 1 and 4 (both T-shirts) are alike; 2 is like 1 only by its department.
+SIMILAR_ARTICLES = pd.DataFrame(
+    [
+        (RUN_DAY, article_id(1), 1, article_id(4), 0.92),
+        (RUN_DAY, article_id(1), 2, article_id(2), 0.31),
+        (RUN_DAY, article_id(4), 1, article_id(1), 0.92),
+        (RUN_DAY, article_id(2), 1, article_id(1), 0.31),
+        (OTHER_RUN_DAY, article_id(1), 1, article_id(1), 1.0),  # older run: never published
+    ],
+    columns=list(PUBLISHED_TABLES["similar_articles"]),
+)
+
+# Tee (upper body) goes with the trousers (lower body); the dress has no co-purchases,
+# so it gets the best seller of another group with support 0 (the job's fallback).
+OUTFIT_COMPLEMENTS = pd.DataFrame(
+    [
+        (RUN_DAY, article_id(1), 1, article_id(2), 2.5, 3),
+        (RUN_DAY, article_id(2), 1, article_id(1), 2.5, 3),
+        (RUN_DAY, article_id(2), 2, article_id(3), 1.2, 1),
+        (RUN_DAY, article_id(5), 1, article_id(1), 0.01, 0),
+        (OTHER_RUN_DAY, article_id(1), 1, article_id(4), 0.5, 1),  # same group, older run
+    ],
+    columns=list(PUBLISHED_TABLES["outfit_complements"]),
+)
+
+# Holdout metrics of two models at k = 12; novelty is self-information in bits (> 1).
+MODEL_METRICS = pd.DataFrame(
+    [
+        (RUN_DAY, "hybrid", 12, 0.05, 0.2, 0.08, 0.12, 0.5, 2.3, 0.6),
+        (RUN_DAY, "baseline", 12, 0.03, 0.1, 0.04, 0.07, 0.2, 1.1, 0.4),
+        (OTHER_RUN_DAY, "hybrid", 12, 0.04, 0.1, 0.05, 0.08, 0.4, 2.0, 0.5),
+    ],
+    columns=list(PUBLISHED_TABLES["model_metrics"]),
+)
+
+# Backtest errors; undefined metrics are NULL (MASE and coverage of weekly rows, a
+# WAPE where nothing was sold).
+FORECAST_METRICS = pd.DataFrame(
+    [
+        (RUN_DAY, "article", "shopguide", 28, 0.8, 0.9, -0.05, 0.82),
+        (RUN_DAY, "article", "seasonal_naive", 28, 1.1, 1.2, 0.01, None),
+        (RUN_DAY, "shop_weekly", "shopguide", 28, 0.2, None, -0.05, None),
+        (RUN_DAY, "department", "shopguide", 28, None, None, None, None),
+        (OTHER_RUN_DAY, "article", "shopguide", 28, 0.7, 0.8, 0.0, 0.8),
+    ],
+    columns=list(PUBLISHED_TABLES["forecast_metrics"]),
+)
+
+
 def _with_load_date(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame[LOAD_COLUMN] = RUN_DAY
@@ -158,10 +207,22 @@ def seed_raw(wh: Warehouse) -> None:
         wh.replace_rows(RAW_SCHEMA, table, _with_load_date(frame), cols, key, frame[key].tolist())
 
 
-def seed_outputs(wh: Warehouse, recommendations: pd.DataFrame | None = None) -> None:
-    """outputs.recommendations and outputs.demand_forecast as load_outputs would leave them."""
-    recs = RECOMMENDATIONS if recommendations is None else recommendations
-    for table, frame in (("recommendations", recs), ("demand_forecast", DEMAND_FORECAST)):
+def seed_outputs(wh: Warehouse, recommendations: pd.DataFrame | None = None, **frames) -> None:
+    """Every outputs.* table as load_outputs would leave it; ``frames`` replace one by name
+    (an empty frame: the table exists without rows, like a run without a backtest)."""
+    outputs = {
+        "recommendations": RECOMMENDATIONS if recommendations is None else recommendations,
+        "demand_forecast": DEMAND_FORECAST,
+        "similar_articles": SIMILAR_ARTICLES,
+        "outfit_complements": OUTFIT_COMPLEMENTS,
+        "model_metrics": MODEL_METRICS,
+        "forecast_metrics": FORECAST_METRICS,
+    }
+    unknown = set(frames) - set(outputs)
+    if unknown:
+        raise ValueError(f"seed_outputs: no outputs table {sorted(unknown)}")
+    outputs.update(frames)
+    for table, frame in outputs.items():
         wh.replace_rows(
             OUTPUTS_SCHEMA,
             table,

@@ -11,8 +11,20 @@ import time
 import uuid
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from shop_for_dbt import RECOMMENDATIONS, RUN_DATE, RUN_DAY, article_id, seed_outputs, seed_raw
+from shop_for_dbt import (
+    FORECAST_METRICS,
+    MODEL_METRICS,
+    OUTFIT_COMPLEMENTS,
+    RECOMMENDATIONS,
+    RUN_DATE,
+    RUN_DAY,
+    SIMILAR_ARTICLES,
+    article_id,
+    seed_outputs,
+    seed_raw,
+)
 
 from shopguide.dbt_runner import DbtError, build_models, build_published, summarize
 from shopguide.schema import CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, PUBLISHED_TABLES
@@ -118,6 +130,30 @@ def _check_marts_and_candidates(settings) -> None:
     assert first["price"] == pytest.approx(20.0)
     assert len(wh.query_df(f"SELECT * FROM {CANDIDATE_SCHEMA}.demand_forecast")) == 4
 
+    # Similar articles, complements and metrics: this run's rows, as the Spark jobs wrote them.
+    similar = wh.query_df(
+        f'SELECT article_id, "rank", similar_article_id, score FROM {CANDIDATE_SCHEMA}.similar_articles'
+    )
+    assert sorted(
+        map(tuple, similar[["article_id", "rank", "similar_article_id"]].values.tolist())
+    ) == [
+        (article_id(1), 1, article_id(4)),
+        (article_id(1), 2, article_id(2)),
+        (article_id(2), 1, article_id(1)),
+        (article_id(4), 1, article_id(1)),
+    ]
+    complements = wh.query_df(f"SELECT * FROM {CANDIDATE_SCHEMA}.outfit_complements")
+    assert {str(d)[:10] for d in complements["run_date"]} == {RUN_DATE}
+    fallback = complements[complements["article_id"] == article_id(5)].iloc[0]
+    assert (fallback["complement_article_id"], int(fallback["support"])) == (article_id(1), 0)
+    metrics = wh.query_df(f"SELECT * FROM {CANDIDATE_SCHEMA}.model_metrics").set_index("model")
+    assert sorted(metrics.index) == ["baseline", "hybrid"]
+    assert metrics.loc["hybrid", "novelty"] == pytest.approx(2.3)
+    errors = wh.query_df(f"SELECT * FROM {CANDIDATE_SCHEMA}.forecast_metrics")
+    assert len(errors) == 4
+    undefined = errors[errors["level"] == "department"].iloc[0]
+    assert pd.isna(undefined["wape"]) and pd.isna(undefined["interval_coverage"])  # NULL stays NULL
+
     # Contracts hold: names, order and types of shopguide.schema.PUBLISHED_TABLES.
     for table, columns in PUBLISHED_TABLES.items():
         found = wh.query_df(
@@ -131,7 +167,15 @@ def _check_marts_and_candidates(settings) -> None:
 
     # The lead's publish step can swap the candidates in as they are.
     counts = wh.publish(RUN_DATE, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA)
-    assert counts == {"recommendations": 8, "demand_forecast": 4, "email_campaign_list": 6}
+    assert counts == {
+        "recommendations": 8,
+        "demand_forecast": 4,
+        "email_campaign_list": 6,
+        "similar_articles": 4,
+        "outfit_complements": 4,
+        "model_metrics": 2,
+        "forecast_metrics": 4,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +244,81 @@ def test_failing_data_test_names_the_node(duckdb_built, tmp_path):
     assert "[fail]" in message and "model.shopguide" not in message
     failed = {r["name"] for r in caught.value.results if r["status"] == "fail"}
     assert "unique_combination_of_columns_recommendations_run_date__customer_id__rank" in failed
+
+
+def _with_row(frame: pd.DataFrame, *row) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[len(frame)] = list(row)
+    return frame
+
+
+def test_bad_similar_complement_and_metric_rows_fail_their_tests(duckdb_built, tmp_path):
+    settings = _copy_of(duckdb_built, tmp_path)
+    seed_outputs(
+        open_warehouse(settings),
+        # Article 2 similar to itself at rank 0, and to an article the shop does not sell
+        # at rank 1, which it already has.
+        similar_articles=_with_row(
+            _with_row(SIMILAR_ARTICLES, RUN_DAY, article_id(2), 0, article_id(2), 1.0),
+            RUN_DAY,
+            article_id(2),
+            1,
+            article_id(99),
+            0.2,
+        ),
+        # Two T-shirts "complete" each other (same product group), and rank 1 twice.
+        outfit_complements=_with_row(
+            OUTFIT_COMPLEMENTS, RUN_DAY, article_id(1), 1, article_id(4), 0.7, 2
+        ),
+        # A precision above 1 and the hybrid at k = 12 twice.
+        model_metrics=_with_row(
+            MODEL_METRICS, RUN_DAY, "hybrid", 12, 1.5, 0.2, 0.1, 0.1, 0.5, 2.0, 0.5
+        ),
+        # A negative WAPE.
+        forecast_metrics=_with_row(
+            FORECAST_METRICS, RUN_DAY, "shop", "shopguide", 28, -0.1, 0.5, 0.0, None
+        ),
+    )
+    with pytest.raises(DbtError) as caught:
+        build_published(settings, RUN_DATE)
+    failed = {r["name"] for r in caught.value.results if r["status"] == "fail"}
+    expected = {
+        "unique_combination_of_columns_similar_articles_run_date__article_id__rank",
+        "expression_is_true_similar_articles_similar_article_id_article_id",
+        "expression_is_true_similar_articles_rank___rank_1",
+        "relationships_similar_articles_similar_article_id__article_id__ref_article_features_",
+        "unique_combination_of_columns_outfit_complements_run_date__article_id__rank",
+        "assert_outfit_complements_from_another_product_group",
+        "unique_combination_of_columns_model_metrics_run_date__model__k",
+        "expression_is_true_model_metrics_precision_at_k__precision_at_k_between_0_and_1",
+        "expression_is_true_forecast_metrics_wape__wape_is_null_or_wape_0",
+    }
+    assert failed == expected, sorted(failed)  # each bad row fails its own test, no other
+    assert not {r["name"] for r in caught.value.results if r["status"] == "error"}
+    assert "test.shopguide.assert_outfit_complements_from_another_product_group" in str(
+        caught.value
+    )
+
+
+def test_runs_without_holdout_or_backtest_publish_empty_metrics(duckdb_built, tmp_path):
+    settings = _copy_of(duckdb_built, tmp_path)
+    empty = {
+        table: frame.iloc[0:0]
+        for table, frame in {
+            "similar_articles": SIMILAR_ARTICLES,
+            "outfit_complements": OUTFIT_COMPLEMENTS,
+            "model_metrics": MODEL_METRICS,
+            "forecast_metrics": FORECAST_METRICS,
+        }.items()
+    }
+    seed_outputs(open_warehouse(settings), **empty)
+    results = build_published(settings, RUN_DATE)
+    assert summarize(results).keys() <= {"success", "pass"}, summarize(results)
+    counts = open_warehouse(settings).publish(
+        RUN_DATE, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA
+    )
+    assert {table: counts[table] for table in empty} == dict.fromkeys(empty, 0)
+    assert counts["recommendations"] == 8
 
 
 def test_recommendation_without_customer_stops_before_the_candidates(duckdb_built, tmp_path):

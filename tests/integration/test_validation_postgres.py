@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shopguide.settings import REPO_ROOT, load_settings
+from shopguide.warehouse import open_warehouse
 
 pytestmark = pytest.mark.postgres
 
@@ -84,6 +85,11 @@ def test_postgres_suites_validate_in_place(pg_settings):
         result[s]["evaluated"]
         for s in ("recommendations", "demand_forecast", "email_campaign_list")
     ] == [40, 21, 20]
+    assert [
+        result[s]["evaluated"]
+        for s in ("similar_articles", "outfit_complements", "model_metrics", "forecast_metrics")
+    ] == [18, 12, 6, 6]
+    assert all(result[s]["success"] for s in cases.CLEAN_OUTPUTS)
     cases.load_candidates(
         settings,
         demand_forecast=cases._row(cases.clean_forecast(), 0, units_p10=3.0),
@@ -100,3 +106,46 @@ def test_postgres_suites_validate_in_place(pg_settings):
         "email_campaign_list: expect_column_values_to_be_in_set(customer_is_opted_in, {True}) failed: 1 of 20 rows (5.00%), "
         "e.g. False [customer_id='cust015', rank=1]"
     )
+
+
+def test_postgres_new_output_suites(pg_settings):
+    """Similar articles, complements and metrics in place: empty tables pass, bad rows fail.
+
+    NaN is a value on PostgreSQL (not NULL, and above every number), so a NaN score must be
+    caught by the finite range, not by the not-null expectation.
+    """
+    settings = pg_settings
+    cases.load_raw(settings)
+    empty = {t: cases.CLEAN_OUTPUTS[t]().iloc[0:0] for t in ("model_metrics", "forecast_metrics")}
+    cases.load_candidates(settings, similar_articles=cases.clean_similar().iloc[0:0], **empty)
+    result = validation.validate_outputs(settings, cases.RUN_DATE)
+    assert [
+        result[s]["evaluated"]
+        for s in ("similar_articles", "outfit_complements", "model_metrics", "forecast_metrics")
+    ] == [0, 12, 0, 0]
+
+    cases.load_candidates(
+        settings,
+        similar_articles=cases._row(cases.clean_similar(), 0, similar_article_id="0000000000"),
+        model_metrics=cases._row(cases.clean_model_metrics(), 0, precision_at_k=1.2),
+        forecast_metrics=cases._row(cases.clean_forecast_metrics(), 0, wape=-0.2),
+    )
+    open_warehouse(settings).execute(
+        "UPDATE publish_candidates.outfit_complements SET score = 'NaN'::double precision "
+        "WHERE article_id = '0000000001' AND \"rank\" = 1"
+    )
+    with pytest.raises(validation.ValidationError) as exc:
+        validation.validate_outputs(settings, cases.RUN_DATE)
+    lines = cases.failure_lines(exc)
+    expected = [
+        "similar_articles: expect_select_column_values_to_be_unique_within_record(article_id, similar_article_id) "
+        "failed: 1 of 18 rows",
+        "outfit_complements: expect_column_values_to_be_between(score, min 0, max 1.79769e+308) failed: 1 of 12 rows",
+        "model_metrics: expect_column_values_to_be_between(precision_at_k, min 0, max 1) failed: 1 of 6 rows "
+        "(16.67%), e.g. 1.2 [model='hybrid', k=5]",
+        "forecast_metrics: expect_column_values_to_be_between(wape, min 0, max 1.79769e+308) failed: 1 of 6 rows "
+        "(16.67%), e.g. -0.2 [level='article', model='shopguide', horizon=7]",
+    ]
+    assert len(lines) == len(expected), lines
+    for line, prefix in zip(lines, expected, strict=True):
+        assert line.startswith(prefix), (prefix, lines)

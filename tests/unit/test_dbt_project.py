@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shopguide.dbt_runner import DbtError, run_dbt
-from shopguide.schema import PUBLISHED_TABLES
+from shopguide.schema import PUBLISHED_TABLES, SPARK_OUTPUTS
 from shopguide.settings import REPO_ROOT, load_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -37,6 +37,22 @@ def test_every_model_has_its_yaml_and_only_staging_reads_sources():
         assert calls_source == (sql.parent.parent.name == "staging"), sql
         if sql.parent.parent.name == "staging":
             assert sql.stem.startswith(f"stg_{sql.parent.name}__"), sql
+
+
+def test_every_spark_output_is_a_source_read_by_a_staging_model():
+    spec = yaml.safe_load((MODELS / "staging" / "spark" / "_spark__sources.yml").read_text())
+    source = next(s for s in spec["sources"] if s["name"] == "spark")
+    assert source["schema"] == "outputs"
+    assert sorted(t["name"] for t in source["tables"]) == sorted(SPARK_OUTPUTS)
+    staging = " ".join(p.read_text() for p in (MODELS / "staging" / "spark").glob("*.sql"))
+    for table in SPARK_OUTPUTS:
+        assert f"source('spark', '{table}')" in staging, table
+
+
+def test_published_models_filter_on_the_run_date():
+    """Candidates are built from staging views that keep only the run's outputs."""
+    for sql in (MODELS / "staging" / "spark").glob("*.sql"):
+        assert "where cast(run_date as date) = {{ run_date_sql() }}" in sql.read_text(), sql
 
 
 def test_no_dbt_packages_needed():

@@ -229,3 +229,13 @@ def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
     assert len(again) == 4 * 7 and set(again.model) == {"seasonal_naive_7"}
     with pytest.raises(SystemExit, match="at least 3"):
         forecast.main(["--lake", lake, "--run-date", str(RUN), "--backtest", "2"])
+
+
+def test_a_shop_without_sales_gets_zero_forecasts(spark):
+    empty = spark.createDataFrame(
+        [], "article_id string, sale_date date, units double, revenue double, customers long"
+    )
+    config = forecast.ForecastConfig(horizon=7, fit_windows=1)
+    out = forecast.run_forecast(empty, _shop_articles(spark), RUN, config).forecast.toPandas()
+    assert len(out) == 4 * 7
+    assert (out.units_p90 == 0).all() and set(out.model) == {"no_sales"}

@@ -55,8 +55,9 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     result = ingest(settings, "2024-01-05", shop(GOOD + bad))
     assert result["transactions"] == 40 and result["quarantined"] == 4
     wh = open_warehouse(settings)
-    q = wh.query_df("SELECT source, entity, reason, record FROM raw.quarantine ORDER BY row_number")
+    q = wh.query_df("SELECT source, entity, row_number, reason, record FROM raw.quarantine ORDER BY row_number")
     assert set(q["source"]) == {"/data/transactions.csv"}
+    assert q["row_number"].tolist() == [41, 42, 43, 44]  # 1-based rows of the file
     reasons = " | ".join(q["reason"])
     for expected in ("not in the article catalogue", "zero or negative", "not a date", "outlier"):
         assert expected in reasons

@@ -132,6 +132,83 @@ def clean_email() -> pd.DataFrame:
     return pd.DataFrame(rows).assign(run_date=DAY)
 
 
+def clean_similar() -> pd.DataFrame:
+    rows = [
+        {
+            "article_id": f"{a:010d}",
+            "rank": r,
+            "similar_article_id": f"{(a + r) % 12:010d}",
+            "score": 1.0 - r / 10,
+        }
+        for a in range(6)
+        for r in range(1, 4)
+    ]
+    return pd.DataFrame(rows).assign(run_date=DAY)
+
+
+def clean_complements() -> pd.DataFrame:
+    rows = [
+        {
+            "article_id": f"{a:010d}",
+            "rank": r,
+            "complement_article_id": f"{(a + 6 + r) % 12:010d}",
+            "score": 2.0 / r,  # lift: above 1 is fine
+            "support": 2 - r,  # 0: the best-seller fallback
+        }
+        for a in range(6)
+        for r in range(1, 3)
+    ]
+    return pd.DataFrame(rows).assign(run_date=DAY)
+
+
+def clean_model_metrics() -> pd.DataFrame:
+    rows = [
+        {
+            "model": model,
+            "k": k,
+            "precision_at_k": 0.05,
+            "recall_at_k": 0.2,
+            "map_at_k": 0.08,
+            "ndcg_at_k": 0.1,
+            "catalog_coverage": 1.0,
+            "novelty": 3.5,  # bits of self-information: above 1
+            "diversity": 0.6,
+        }
+        for model in ("hybrid", "baseline", "als")
+        for k in (5, 12)
+    ]
+    return pd.DataFrame(rows).assign(run_date=DAY)
+
+
+def clean_forecast_metrics() -> pd.DataFrame:
+    rows = [
+        {
+            "level": level,
+            "model": model,
+            "horizon": 7,
+            "wape": 0.8,
+            # Undefined metrics are NULL: no MASE for weekly rows, intervals per article only.
+            "mase": None if level.endswith("_weekly") else 1.1,
+            "bias": -0.05,
+            "interval_coverage": 0.8 if (level, model) == ("article", "shopguide") else None,
+        }
+        for level in ("article", "shop", "article_weekly")
+        for model in ("shopguide", "seasonal_naive")
+    ]
+    return pd.DataFrame(rows).assign(run_date=DAY)
+
+
+CLEAN_OUTPUTS = {
+    "recommendations": clean_recommendations,
+    "demand_forecast": clean_forecast,
+    "email_campaign_list": clean_email,
+    "similar_articles": clean_similar,
+    "outfit_complements": clean_complements,
+    "model_metrics": clean_model_metrics,
+    "forecast_metrics": clean_forecast_metrics,
+}
+
+
 # -- warehouse helpers -----------------------------------------------------------------------
 def put(settings, schema: str, table: str, df: pd.DataFrame, columns: dict[str, str]) -> None:
     """Replace the whole table with ``df``."""
@@ -167,17 +244,13 @@ def load_raw(settings, customers=None, articles=None, transactions=None) -> None
     put(settings, RAW_SCHEMA, "transactions", transactions, with_load(TRANSACTION_COLUMNS))
 
 
-def load_candidates(
-    settings, recommendations=None, demand_forecast=None, email_campaign_list=None
-) -> None:
-    frames = {
-        "recommendations": clean_recommendations() if recommendations is None else recommendations,
-        "demand_forecast": clean_forecast() if demand_forecast is None else demand_forecast,
-        "email_campaign_list": clean_email()
-        if email_campaign_list is None
-        else email_campaign_list,
-    }
-    for table, df in frames.items():
+def load_candidates(settings, **frames: pd.DataFrame) -> None:
+    """Every publish_candidates table: the clean rows, or the frame given by table name."""
+    unknown = set(frames) - set(CLEAN_OUTPUTS)
+    if unknown:
+        raise ValueError(f"load_candidates: no candidate table {sorted(unknown)}")
+    for table, clean in CLEAN_OUTPUTS.items():
+        df = frames[table] if frames.get(table) is not None else clean()
         put(settings, CANDIDATE_SCHEMA, table, df, PUBLISHED_TABLES[table])
 
 
@@ -405,9 +478,28 @@ def test_clean_outputs_pass(settings):
         result["email_campaign_list"]["success"]
         and result["email_campaign_list"]["evaluated"] == 20
     )
+    assert [
+        result[s]["evaluated"]
+        for s in ("similar_articles", "outfit_complements", "model_metrics", "forecast_metrics")
+    ] == [18, 12, 6, 6]
+    assert all(result[s]["success"] for s in CLEAN_OUTPUTS)
     assert Path(result["data_docs"]).is_file()
 
 
+def test_runs_without_metrics_or_neighbours_publish(settings):
+    """No holdout, no backtest, a shop too small for similar articles: empty tables pass."""
+    load_raw(settings)
+    empty = {
+        t: CLEAN_OUTPUTS[t]().iloc[0:0]
+        for t in ("similar_articles", "outfit_complements", "model_metrics", "forecast_metrics")
+    }
+    load_candidates(settings, **empty)
+    result = validation.validate_outputs(settings, RUN_DATE)
+    for table in empty:
+        assert result[table]["success"] and result[table]["evaluated"] == 0, result[table]
+
+
+INF = float("inf")
 OUTPUT_VIOLATIONS = {
     "recommendations": [
         (
@@ -486,19 +578,129 @@ OUTPUT_VIOLATIONS = {
             "email_campaign_list: expect_column_values_to_be_between(rank, min 1) failed: 1 of 20 rows",
         ),
     ],
+    "similar_articles": [
+        (
+            lambda df: _row(df, 0, similar_article_id="0000000000"),  # article 0 like itself
+            "similar_articles: expect_select_column_values_to_be_unique_within_record(article_id, similar_article_id) "
+            "failed: 1 of 18 rows",
+        ),
+        (
+            lambda df: _row(df, 1, rank=0),
+            "similar_articles: expect_column_values_to_be_between(rank, min 1) failed: 1 of 18 rows (5.56%), "
+            "e.g. 0 [article_id='0000000000', rank=0]",
+        ),
+        (
+            lambda df: _row(df, 4, rank=1),  # article 1 has two rank 1s
+            "similar_articles: expect_compound_columns_to_be_unique(article_id, rank) failed: 2 of 18 rows",
+        ),
+        (
+            lambda df: _row(df, 6, score=INF),
+            "similar_articles: expect_column_values_to_be_between(score, min -1.001, max 1.001) failed: 1 of 18 rows",
+        ),
+        (
+            lambda df: _row(df, 7, score=None),
+            "similar_articles: expect_column_values_to_not_be_null(score) failed: 1 of 18 rows",
+        ),
+        (
+            lambda df: _row(df, 10, similar_article_id="0000000004"),  # article 3: 4 twice
+            "similar_articles: expect_compound_columns_to_be_unique(article_id, similar_article_id) failed: 2 of 18 rows",
+        ),
+        (
+            lambda df: _row(df, 12, similar_article_id=None),
+            "similar_articles: expect_column_values_to_not_be_null(similar_article_id) failed: 1 of 18 rows",
+        ),
+    ],
+    "outfit_complements": [
+        (
+            lambda df: _row(df, 0, complement_article_id="0000000000"),
+            "outfit_complements: expect_select_column_values_to_be_unique_within_record(article_id, complement_article_id) "
+            "failed: 1 of 12 rows",
+        ),
+        (
+            lambda df: _row(df, 2, support=-1),
+            "outfit_complements: expect_column_values_to_be_between(support, min 0) failed: 1 of 12 rows",
+        ),
+        (
+            lambda df: _row(df, 3, score=-0.5),
+            "outfit_complements: expect_column_values_to_be_between(score, min 0, max 1.79769e+308) failed: 2 of 12 rows",
+        ),
+        (lambda df: _row(df, 4, score=INF), None),  # not finite: the same line
+        (
+            lambda df: _row(df, 5, rank=0),
+            "outfit_complements: expect_column_values_to_be_between(rank, min 1) failed: 1 of 12 rows",
+        ),
+        (
+            lambda df: _row(df, 7, support=None),
+            "outfit_complements: expect_column_values_to_not_be_null(support) failed: 1 of 12 rows",
+        ),
+    ],
+    "model_metrics": [
+        (
+            lambda df: _row(df, 0, precision_at_k=1.2),
+            "model_metrics: expect_column_values_to_be_between(precision_at_k, min 0, max 1) failed: 1 of 6 rows "
+            "(16.67%), e.g. 1.2 [model='hybrid', k=5]",
+        ),
+        (
+            lambda df: _row(df, 1, novelty=-0.1),
+            "model_metrics: expect_column_values_to_be_between(novelty, min 0, max 1.79769e+308) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 2, k=0),
+            "model_metrics: expect_column_values_to_be_between(k, min 1) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 5, model="baseline"),  # baseline at k=12 twice
+            "model_metrics: expect_compound_columns_to_be_unique(model, k) failed: 2 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 4, diversity=1.5),
+            "model_metrics: expect_column_values_to_be_between(diversity, min 0, max 1) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 3, catalog_coverage=-0.01),
+            "model_metrics: expect_column_values_to_be_between(catalog_coverage, min 0, max 1) failed: 1 of 6 rows",
+        ),
+    ],
+    "forecast_metrics": [
+        (
+            lambda df: _row(df, 0, wape=-0.2),
+            "forecast_metrics: expect_column_values_to_be_between(wape, min 0, max 1.79769e+308) failed: 1 of 6 rows "
+            "(16.67%), e.g. -0.2 [level='article', model='shopguide', horizon=7]",
+        ),
+        (
+            lambda df: _row(df, 0, interval_coverage=1.5),
+            "forecast_metrics: expect_column_values_to_be_between(interval_coverage, min 0, max 1) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 2, horizon=0),
+            "forecast_metrics: expect_column_values_to_be_between(horizon, min 1) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 3, mase=INF, bias=-INF),
+            "forecast_metrics: expect_column_values_to_be_between(mase, min 0, max 1.79769e+308) failed: 1 of 6 rows",
+        ),
+        (
+            lambda df: df,  # the same row's bias
+            "forecast_metrics: expect_column_values_to_be_between(bias, min -1.79769e+308, max 1.79769e+308) failed: "
+            "1 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 5, model="shopguide"),  # article_weekly/shopguide twice
+            "forecast_metrics: expect_compound_columns_to_be_unique(level, model, horizon) failed: 2 of 6 rows",
+        ),
+        (
+            lambda df: _row(df, 1, level=None),
+            "forecast_metrics: expect_column_values_to_not_be_null(level) failed: 1 of 6 rows",
+        ),
+    ],
 }
 
 
 @pytest.mark.parametrize("table", list(OUTPUT_VIOLATIONS))
 def test_each_kind_of_bad_output_row_stops_publication(settings, table):
     load_raw(settings)
-    frames = {
-        "recommendations": clean_recommendations(),
-        "demand_forecast": clean_forecast(),
-        "email_campaign_list": clean_email(),
-    }
-    frames[table] = _apply(frames[table], [mutate for mutate, _ in OUTPUT_VIOLATIONS[table]])
-    load_candidates(settings, **frames)
+    broken = _apply(CLEAN_OUTPUTS[table](), [mutate for mutate, _ in OUTPUT_VIOLATIONS[table]])
+    load_candidates(settings, **{table: broken})
     with pytest.raises(validation.ValidationError) as exc:
         validation.validate_outputs(settings, RUN_DATE)
     lines = failure_lines(exc)
