@@ -247,9 +247,8 @@ def test_failing_data_test_names_the_node(duckdb_built, tmp_path):
 
 
 def _with_row(frame: pd.DataFrame, *row) -> pd.DataFrame:
-    frame = frame.copy()
-    frame.loc[len(frame)] = list(row)
-    return frame
+    """``frame`` plus one row (types inferred afresh, as when the fixture frames were built)."""
+    return pd.DataFrame(frame.values.tolist() + [list(row)], columns=frame.columns)
 
 
 def test_bad_similar_complement_and_metric_rows_fail_their_tests(duckdb_built, tmp_path):
