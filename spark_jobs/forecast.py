@@ -599,6 +599,9 @@ def score_models(
     collected: dict[tuple[str, str], list] = {}
     for origin, result in scored:
         frame = result.frame
+        if frame.empty:
+            # A short history: nothing had sold yet at this origin, so nothing to score.
+            continue
         actual = _actuals(frame, H)
         forecasts = {"shopguide": result.p50, **baseline_matrices(frame, H)}
         for level in LEVELS:

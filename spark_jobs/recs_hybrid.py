@@ -219,7 +219,11 @@ def build_state(
             als.customers.cache().count()
             als.articles.cache().count()
     with timed(f"{as_of} content vectors and similar articles"):
-        vectors = article_vectors(arts, config).cache()
+        # Only the articles content scoring can touch: the pool (candidates, similar
+        # articles) and what customers bought (their profiles); a full catalogue lists
+        # many more that are neither.
+        relevant = pool.select(ARTICLE_ID).unionByName(tx.select(ARTICLE_ID)).distinct()
+        vectors = article_vectors(arts.join(relevant, ARTICLE_ID, "left_semi"), config).cache()
         similar = similar_articles(vectors, arts, pool, config).cache()
         similar.count()
     with timed(f"{as_of} outfit complements"):
