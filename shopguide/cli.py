@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     fc = ev_sub.add_parser("forecast", help="demand forecast quality vs baselines")
     fc.add_argument("--source", required=True, choices=("hm", "online-retail", "generated"))
     fc.add_argument("--path", required=True)
-    fc.add_argument("--train-end", required=True, type=_date, help="first day of the forecast window")
+    fc.add_argument("--train-end", required=True, type=_date, help="last day of training data; the forecast starts the day after")
     fc.add_argument("--horizon", type=int, default=28)
     fc.add_argument("--top", type=int, help="only the N articles with the most units in training")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
