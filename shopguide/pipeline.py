@@ -25,7 +25,7 @@ from shopguide.schema import (
 )
 from shopguide.settings import Settings, load_settings
 from shopguide.steps import TASK_GROUPS
-from shopguide.warehouse import open_warehouse, qident, qualified, read_parquet
+from shopguide.warehouse import delete_path, open_warehouse, qident, qualified, read_parquet
 
 log = logging.getLogger("shopguide.pipeline")
 
@@ -96,6 +96,7 @@ def recommend(settings: Settings, run_date: str) -> dict:
     args = ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k)]
     if settings.evaluate_recommendations:
         args.append("--evaluate")
+    _clear_outputs(settings, run_date, ("similar_articles", "outfit_complements", "model_metrics"))
     run_spark_job(settings, "recommend", args)
     return {"job": "recommend", "evaluate": settings.evaluate_recommendations}
 
@@ -106,8 +107,18 @@ def forecast(settings: Settings, run_date: str) -> dict:
     args = ["--lake", settings.lake, "--run-date", run_date, "--horizon", str(settings.forecast_horizon)]
     if settings.forecast_backtest_origins:
         args += ["--backtest", str(settings.forecast_backtest_origins)]
+    _clear_outputs(settings, run_date, ("forecast_metrics",))
     run_spark_job(settings, "forecast", args)
     return {"job": "forecast", "backtest_origins": settings.forecast_backtest_origins}
+
+
+def _clear_outputs(settings: Settings, run_date: str, names: tuple[str, ...]) -> None:
+    """Remove a job's optional outputs of an earlier attempt of this date, so a run that
+    does not write them (no holdout, no backtest) never publishes stale ones."""
+    from spark_jobs.common import output_path
+
+    for name in names:
+        delete_path(output_path(settings.lake, run_date, name))
 
 
 def load_outputs(settings: Settings, run_date: str) -> dict:

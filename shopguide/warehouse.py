@@ -312,6 +312,27 @@ def read_parquet(path: str) -> pd.DataFrame:
     return pq.read_table(path.removeprefix("file://")).to_pandas()
 
 
+def delete_path(path: str) -> None:
+    """Remove a file or directory (local path or lake URI); a missing one is fine."""
+    if "://" in path and not path.startswith("file://"):
+        from pyarrow import fs
+
+        filesystem, inner = fs.FileSystem.from_uri(path)
+        info = filesystem.get_file_info(inner)
+        if info.type == fs.FileType.Directory:
+            filesystem.delete_dir(inner)
+        elif info.type == fs.FileType.File:
+            filesystem.delete_file(inner)
+        return
+    import shutil
+
+    local = Path(path.removeprefix("file://"))
+    if local.is_dir():
+        shutil.rmtree(local)
+    elif local.exists():
+        local.unlink()
+
+
 def open_warehouse(settings: Settings) -> Warehouse:
     """The adapter for ``SHOPGUIDE_WAREHOUSE``: a DuckDB file or a PostgreSQL URL."""
     if settings.warehouse_kind == "postgres":

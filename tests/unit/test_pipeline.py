@@ -70,3 +70,28 @@ def test_task_order_matches_the_documented_flow():
         "ingest", "validate_raw", "build_models", "export_inputs", "recommend", "forecast",
         "load_outputs", "build_candidates", "validate_outputs", "publish",
     )  # fmt: skip
+
+
+def test_stale_optional_outputs_are_not_loaded(tmp_path):
+    import pandas as pd
+
+    from shopguide.pipeline import _clear_outputs, load_outputs
+    from shopguide.schema import PUBLISHED_TABLES
+    from shopguide.warehouse import write_parquet
+    from spark_jobs.common import output_path
+
+    settings = make_settings(tmp_path)
+    day = "2024-06-30"
+    for name in ("recommendations", "demand_forecast", "model_metrics"):
+        columns = [c for c in PUBLISHED_TABLES[name] if c != "run_date"]
+        row = {c: ("x" if c in ("customer_id", "article_id", "reason", "model") else 1) for c in columns}
+        if name == "demand_forecast":
+            row["forecast_date"] = pd.Timestamp("2024-07-01").date()
+        write_parquet(pd.DataFrame([row]), output_path(settings.lake, day, name) + "/part-0.parquet")
+    # An earlier attempt left model_metrics; this attempt ran without the holdout.
+    _clear_outputs(settings, day, ("model_metrics",))
+    counts = load_outputs(settings, day)
+    assert counts["recommendations"] == 1 and counts["model_metrics"] == 0
+    with pytest.raises(PipelineError, match="demand_forecast is missing"):
+        _clear_outputs(settings, day, ("demand_forecast",))
+        load_outputs(settings, day)

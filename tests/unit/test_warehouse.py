@@ -116,3 +116,12 @@ def test_settings_pick_postgres(monkeypatch):
     assert settings.warehouse_kind == "postgres"
     env = open_warehouse(settings).dbt_env()
     assert env["SHOPGUIDE_PG_PORT"] == "5433" and env["SHOPGUIDE_PG_DATABASE"] == "db"
+
+
+def test_delete_path_removes_files_and_directories(tmp_path):
+    from shopguide.warehouse import delete_path, write_parquet
+
+    write_parquet(pd.DataFrame({"a": [1]}), str(tmp_path / "out" / "part.parquet"))
+    delete_path(str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    delete_path(str(tmp_path / "never-there"))  # nothing to remove is fine
