@@ -38,10 +38,10 @@ def test_roles_see_only_what_they_may(tmp_path, pg_url):
         roles = ensure_roles(settings, prefix)
         ensure_roles(settings, prefix)  # idempotent
         # A table published after the grants is visible to BI too (default privileges).
-        wh.execute("CREATE TABLE published.model_metrics (run_date date)")
+        wh.execute("CREATE TABLE published.weekly_report (run_date date)")
 
         assert can_read(pg_url, roles["bi"], "published.recommendations")
-        assert can_read(pg_url, roles["bi"], "published.model_metrics")
+        assert can_read(pg_url, roles["bi"], "published.weekly_report")
         assert not can_read(pg_url, roles["bi"], "raw.customers")
         assert can_read(pg_url, roles["marketing"], "published.email_campaign_list")
         assert not can_read(pg_url, roles["marketing"], "published.recommendations")
