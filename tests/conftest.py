@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -33,6 +34,10 @@ def spark():
     yield session
     session.stop()
 
+
+# py4j says goodbye at interpreter exit, after pytest closed its log streams; that
+# printed "Logging error" tracebacks under the test summary.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 PG_ADMIN_URL = os.environ.get("SHOPGUIDE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
