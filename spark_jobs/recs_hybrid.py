@@ -309,27 +309,26 @@ def candidate_features(
             F.col(REASON),
         )
     recent = _recent_purchases(state, config).join(cust, CUSTOMER_ID, "left_semi")
-    # Similar to recent purchases, explained by the bought article.
-    sim = recent.join(
-        state.similar.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
-    ).select(
-        CUSTOMER_ID,
-        F.col(SIMILAR_ARTICLE_ID).alias(ARTICLE_ID),
-        (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
-        "_src",
+    def via_recent(pairs: DataFrame, other: str) -> DataFrame:
+        """Articles paired with a recent purchase, weighted by it, with the bought article's name."""
+        return (
+            recent.join(pairs.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID])
+            .select(
+                CUSTOMER_ID,
+                F.col(other).alias(ARTICLE_ID),
+                (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
+                "_src",
+            )
+            .join(names, "_src")
+        )
+
+    # Similar to recent purchases and completing their look, explained by the bought article.
+    add("similar", via_recent(state.similar, SIMILAR_ARTICLE_ID), F.concat(F.lit("similar to "), F.col("_src_name")))
+    add(
+        "complement",
+        via_recent(state.complements, COMPLEMENT_ARTICLE_ID),
+        F.concat(F.lit("completes the look with "), F.col("_src_name")),
     )
-    sim = sim.join(names, "_src")
-    add("similar", sim, F.concat(F.lit("similar to "), F.col("_src_name")))
-    comp = recent.join(
-        state.complements.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
-    ).select(
-        CUSTOMER_ID,
-        F.col(COMPLEMENT_ARTICLE_ID).alias(ARTICLE_ID),
-        (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
-        "_src",
-    )
-    comp = comp.join(names, "_src")
-    add("complement", comp, F.concat(F.lit("completes the look with "), F.col("_src_name")))
     profiles = customer_profiles(recent, state.vectors)
     seen = tx.select(CUSTOMER_ID, ARTICLE_ID).distinct()
     # Content-profile candidates always skip what the customer has: they are for discovery
