@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
     back.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
 
+    forget = sub.add_parser(
+        "forget",
+        help="remove a customer from raw, marts and every published table (and from later loads)",
+    )
+    forget.add_argument("customer_id", help="the customer's id as in the source files")
+
     exp = sub.add_parser("export", help="export a published list")
     exp_sub = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
     email = exp_sub.add_parser("email", help="the email campaign list (opted-in customers only) as CSV")
@@ -176,6 +182,17 @@ def cmd_summary(args, settings=None) -> int:
     return 0
 
 
+def cmd_forget(args) -> int:
+    from shopguide.privacy import forget_customer
+
+    removed = forget_customer(load_settings(), args.customer_id)
+    if not removed:
+        print("no rows held this customer; later loads will drop them all the same")
+    for where, rows in removed.items():
+        print(f"{where}: {rows} {'partitions deleted' if where.startswith('lake') else 'rows removed'}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from shopguide.export import export_email_list
 
@@ -208,6 +225,7 @@ COMMANDS = {
     "run": cmd_run,
     "backfill": cmd_backfill,
     "export": cmd_export,
+    "forget": cmd_forget,
     "summary": cmd_summary,
     "evaluate": cmd_evaluate,
 }

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from shopguide.faults import failpoint
+from shopguide.privacy import drop_forgotten
 from shopguide.schema import (
     ARTICLE_COLUMNS,
+    CLUB_MEMBER_STATUSES,
     CUSTOMER_COLUMNS,
+    FASHION_NEWS_FREQUENCIES,
     LOAD_COLUMN,
     QUARANTINE_COLUMNS,
     RAW_SCHEMA,
+    SALES_CHANNELS,
     TRANSACTION_COLUMNS,
 )
 from shopguide.settings import Settings
@@ -48,6 +53,8 @@ class Checked:
 
     good: pd.DataFrame
     bad: list[dict] = field(default_factory=list)
+    # Values repaired in rows that were kept: what -> row count (logged in the task result).
+    repaired: dict[str, int] = field(default_factory=dict)
 
     def reject(self, rows: pd.DataFrame, entity: str, source: str, reason: str) -> None:
         for idx, row in rows.iterrows():
@@ -75,12 +82,40 @@ def _check_key(frame: pd.DataFrame, key: str, entity: str, source: str) -> Check
     # The frame's index is the row's position in its source file: quarantine reports it.
     checked = Checked(frame)
     _drop(checked, checked.good[key].isna(), entity, source, f"{key} is missing")
-    _drop(checked, checked.good.duplicated(key, keep="first"), entity, source, f"duplicate {key} (the first row was kept)")
+    _drop(
+        checked,
+        checked.good.duplicated(key, keep="first"),
+        entity,
+        source,
+        f"duplicate {key} (the first row was kept)",
+    )
     return checked
 
 
 def check_articles(articles: pd.DataFrame, source: str) -> Checked:
-    return _check_key(articles, "article_id", "articles", source)
+    """Key checks; an article without a name or group is kept, named from its attributes.
+
+    The catalogue must not lose an article that sells because its export lacks text:
+    it would take its sales with it (they would become "unknown article"). Content
+    features then rest on its attributes alone.
+    """
+    checked = _check_key(articles, "article_id", "articles", source)
+    good = checked.good.copy()
+    for column in ("product_type_name", "product_group_name"):
+        missing = good[column].isna()
+        if missing.any():
+            good.loc[missing, column] = "Unknown"
+            checked.repaired[f"{column} missing (set to Unknown)"] = int(missing.sum())
+    no_name = good["prod_name"].isna()
+    if no_name.any():
+        colour = good.get("colour_group_name", pd.Series(None, index=good.index)).fillna("")
+        derived = (colour + " " + good["product_type_name"]).str.strip()
+        good.loc[no_name, "prod_name"] = derived[no_name]
+        checked.repaired["prod_name missing (named from colour and product type)"] = int(
+            no_name.sum()
+        )
+    checked.good = good
+    return checked
 
 
 def check_customers(customers: pd.DataFrame, source: str) -> Checked:
@@ -89,16 +124,51 @@ def check_customers(customers: pd.DataFrame, source: str) -> Checked:
     bad_age = age.notna() & ((age < AGE_RANGE[0]) | (age > AGE_RANGE[1]))
     # An impossible age is unknown, not a reason to lose the customer.
     checked.good = checked.good.assign(age=age.where(~bad_age))
+    if bad_age.any():
+        checked.repaired[f"age outside {AGE_RANGE[0]}-{AGE_RANGE[1]} (set to unknown)"] = int(
+            bad_age.sum()
+        )
+    # An unknown consent code is no consent: the customer stays, opted out of marketing.
+    for column, codes in (
+        ("fashion_news_frequency", FASHION_NEWS_FREQUENCIES),
+        ("club_member_status", CLUB_MEMBER_STATUSES),
+    ):
+        unknown = checked.good[column].notna() & ~checked.good[column].isin(codes)
+        if unknown.any():
+            checked.good = checked.good.assign(
+                **{column: checked.good[column].where(~unknown, None)}
+            )
+            checked.repaired[
+                f"{column} not one of {', '.join(codes)} (set to unknown: opted out)"
+            ] = int(unknown.sum())
     return checked
 
 
 def check_transactions(
-    transactions: pd.DataFrame, known_articles: set[str], source: str, shop_opened: str = "1995-01-01"
+    transactions: pd.DataFrame,
+    known_articles: set[str],
+    source: str,
+    shop_opened: str = "1995-01-01",
+    latest_possible: date | None = None,
 ) -> Checked:
     checked = Checked(transactions)
     t = lambda: checked.good  # noqa: E731 - the frame shrinks after each check
     _drop(checked, t()["t_dat"].isna(), "transactions", source, "t_dat is missing or not a date")
-    _drop(checked, t()["t_dat"] < pd.Timestamp(shop_opened), "transactions", source, f"t_dat before the shop opened ({shop_opened}, SHOPGUIDE_SHOP_OPENED)")
+    _drop(
+        checked,
+        t()["t_dat"] < pd.Timestamp(shop_opened),
+        "transactions",
+        source,
+        f"t_dat before the shop opened ({shop_opened}, SHOPGUIDE_SHOP_OPENED)",
+    )
+    if latest_possible is not None:
+        _drop(
+            checked,
+            t()["t_dat"] > pd.Timestamp(latest_possible),
+            "transactions",
+            source,
+            f"t_dat in the future (after {latest_possible})",
+        )
     _drop(checked, t()["article_id"].isna(), "transactions", source, "article_id is missing")
     _drop(
         checked,
@@ -109,9 +179,29 @@ def check_transactions(
     )
     price = pd.to_numeric(t()["price"], errors="coerce")
     _drop(checked, price.isna(), "transactions", source, "price is missing or not a number")
-    _drop(checked, pd.to_numeric(t()["price"]) <= 0, "transactions", source, "price is zero or negative")
+    _drop(
+        checked,
+        pd.to_numeric(t()["price"]) <= 0,
+        "transactions",
+        source,
+        "price is zero or negative",
+    )
+    channel = pd.to_numeric(t()["sales_channel_id"], errors="coerce")
+    _drop(
+        checked,
+        channel.notna() & ~channel.isin(SALES_CHANNELS),
+        "transactions",
+        source,
+        f"sales_channel_id not one of {', '.join(map(str, SALES_CHANNELS))}",
+    )
     quantity = pd.to_numeric(t()["quantity"], errors="coerce")
-    _drop(checked, quantity.isna() | (quantity <= 0), "transactions", source, "quantity is missing, zero or negative")
+    _drop(
+        checked,
+        quantity.isna() | (quantity <= 0),
+        "transactions",
+        source,
+        "quantity is missing, zero or negative",
+    )
     _drop(
         checked,
         pd.to_numeric(t()["quantity"]) > MAX_UNITS_PER_ROW,
@@ -160,48 +250,111 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     wh = open_warehouse(settings)
     files = data.files
 
+    # Customers who asked to be forgotten stay gone, whatever the export still holds.
+    source_customers, source_tx, forgotten = drop_forgotten(wh, data.customers, data.transactions)
     articles = check_articles(data.articles, files.get("articles", settings.source))
-    customers = check_customers(data.customers, files.get("customers", settings.source))
+    customers = check_customers(source_customers, files.get("customers", settings.source))
 
     known = set(articles.good["article_id"].dropna())
     if wh.table_exists(RAW_SCHEMA, "articles"):
-        known |= set(wh.query_df(f"SELECT article_id FROM {qualified(RAW_SCHEMA, 'articles')}")["article_id"])
+        known |= set(
+            wh.query_df(f"SELECT article_id FROM {qualified(RAW_SCHEMA, 'articles')}")["article_id"]
+        )
 
-    tx = data.transactions.copy()
+    tx = source_tx.copy()
     tx["t_dat"] = pd.to_datetime(tx["t_dat"], errors="coerce")
     if "quantity" not in tx:
         tx["quantity"] = 1
     start, end = load_window(wh, run_date)
-    in_window = tx["t_dat"].isna() | (tx["t_dat"] <= pd.Timestamp(end))
+    # Rows after the run date are later days' business (a backfill reads today's file),
+    # but a date after today cannot be real: those rows are checked, and quarantined.
+    latest_possible = max(end, datetime.now(UTC).date()) + timedelta(days=1)
+    in_window = (
+        tx["t_dat"].isna()
+        | (tx["t_dat"] <= pd.Timestamp(end))
+        | (tx["t_dat"] > pd.Timestamp(latest_possible))
+    )
     if start is not None:
         in_window &= tx["t_dat"].isna() | (tx["t_dat"] >= pd.Timestamp(start))
-    transactions = check_transactions(tx[in_window], known, files.get("transactions", settings.source), settings.shop_opened)
+    transactions = check_transactions(
+        tx[in_window],
+        known,
+        files.get("transactions", settings.source),
+        settings.shop_opened,
+        latest_possible,
+    )
 
-    _enforce_quarantine_rate(settings, articles, customers, transactions, len(data.articles), len(data.customers), int(in_window.sum()))
+    _enforce_quarantine_rate(
+        settings,
+        articles,
+        customers,
+        transactions,
+        len(data.articles),
+        len(data.customers),
+        int(in_window.sum()),
+    )
 
     articles.good = _with_first_seen(wh, articles.good, transactions.good, run_date)
-    good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
-    good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
-    good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(**{LOAD_COLUMN: date.fromisoformat(run_date)})
+    good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(
+        **{LOAD_COLUMN: date.fromisoformat(run_date)}
+    )
+    good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(
+        **{LOAD_COLUMN: date.fromisoformat(run_date)}
+    )
+    good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(
+        **{LOAD_COLUMN: date.fromisoformat(run_date)}
+    )
     if start is None:
         days = sorted(set(good_tx["t_dat"]))
     else:
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
-    quarantine = pd.DataFrame(articles.bad + customers.bad + transactions.bad, columns=[c for c in QUARANTINE_COLUMNS if c != "run_date"])
+    quarantine = pd.DataFrame(
+        articles.bad + customers.bad + transactions.bad,
+        columns=[c for c in QUARANTINE_COLUMNS if c != "run_date"],
+    )
     quarantine.insert(0, "run_date", date.fromisoformat(run_date))
 
     with_load = lambda cols: {**cols, LOAD_COLUMN: "DATE"}  # noqa: E731
     with wh.transaction() as con:
-        wh.replace_rows(RAW_SCHEMA, "articles", good_articles, with_load(ARTICLE_COLUMNS), "article_id", good_articles["article_id"], con)
-        wh.replace_rows(RAW_SCHEMA, "customers", good_customers, with_load(CUSTOMER_COLUMNS), "customer_id", good_customers["customer_id"], con)
-        wh.replace_rows(RAW_SCHEMA, "transactions", good_tx, with_load(TRANSACTION_COLUMNS), "t_dat", days, con)
-        wh.replace_rows(RAW_SCHEMA, "quarantine", quarantine, QUARANTINE_COLUMNS, "run_date", [date.fromisoformat(run_date)], con)
+        wh.replace_rows(
+            RAW_SCHEMA,
+            "articles",
+            good_articles,
+            with_load(ARTICLE_COLUMNS),
+            "article_id",
+            good_articles["article_id"],
+            con,
+        )
+        wh.replace_rows(
+            RAW_SCHEMA,
+            "customers",
+            good_customers,
+            with_load(CUSTOMER_COLUMNS),
+            "customer_id",
+            good_customers["customer_id"],
+            con,
+        )
+        failpoint("ingest")
+        wh.replace_rows(
+            RAW_SCHEMA, "transactions", good_tx, with_load(TRANSACTION_COLUMNS), "t_dat", days, con
+        )
+        wh.replace_rows(
+            RAW_SCHEMA,
+            "quarantine",
+            quarantine,
+            QUARANTINE_COLUMNS,
+            "run_date",
+            [date.fromisoformat(run_date)],
+            con,
+        )
     return {
         "articles": len(good_articles),
         "customers": len(good_customers),
         "transactions": len(good_tx),
         "quarantined": len(quarantine),
+        "repaired": {**articles.repaired, **customers.repaired},
+        "forgotten_customers_dropped": forgotten,
         "window_start": None if start is None else start.isoformat(),
         "window_end": end.isoformat(),
         # What the source's documented cleaning removed, and facts worth a log line.
@@ -210,11 +363,15 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     }
 
 
-def _with_first_seen(wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: str) -> pd.DataFrame:
+def _with_first_seen(
+    wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: str
+) -> pd.DataFrame:
     """Keep each article's first-seen date across loads; date new ones by this run."""
     table = qualified(RAW_SCHEMA, "articles")
     known = pd.DataFrame(columns=["article_id", "first_seen_date"])
-    if wh.table_exists(RAW_SCHEMA, "articles") and "first_seen_date" in wh.columns(RAW_SCHEMA, "articles"):
+    if wh.table_exists(RAW_SCHEMA, "articles") and "first_seen_date" in wh.columns(
+        RAW_SCHEMA, "articles"
+    ):
         known = wh.query_df(f"SELECT article_id, first_seen_date FROM {table}")
     if known.empty:
         # First load: the whole catalogue is as old as the history we have.
@@ -222,11 +379,15 @@ def _with_first_seen(wh, articles: pd.DataFrame, transactions: pd.DataFrame, run
         default = (first_day if pd.notna(first_day) else pd.Timestamp(run_date)).date()
     else:
         default = date.fromisoformat(run_date)
-    seen = dict(zip(known["article_id"], pd.to_datetime(known["first_seen_date"]).dt.date, strict=True))
+    seen = dict(
+        zip(known["article_id"], pd.to_datetime(known["first_seen_date"]).dt.date, strict=True)
+    )
     return articles.assign(first_seen_date=[seen.get(a, default) for a in articles["article_id"]])
 
 
-def _enforce_quarantine_rate(settings: Settings, articles, customers, transactions, n_articles, n_customers, n_tx) -> None:
+def _enforce_quarantine_rate(
+    settings: Settings, articles, customers, transactions, n_articles, n_customers, n_tx
+) -> None:
     problems = []
     for name, checked, total in (
         ("articles", articles, n_articles),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from shopguide.faults import failpoint
 from shopguide.schema import (
     CANDIDATE_SCHEMA,
     OUTPUTS_SCHEMA,
@@ -93,12 +94,13 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
 def recommend(settings: Settings, run_date: str) -> dict:
     from shopguide.spark import run_spark_job
 
-    args = ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k)]
-    if settings.evaluate_recommendations:
+    args = ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k), "--model", settings.recommender]
+    evaluate = settings.evaluate_recommendations and settings.recommender == "hybrid"
+    if evaluate:
         args.append("--evaluate")
     _clear_outputs(settings, run_date, ("similar_articles", "outfit_complements", "model_metrics"))
     run_spark_job(settings, "recommend", args)
-    return {"job": "recommend", "evaluate": settings.evaluate_recommendations}
+    return {"job": "recommend", "model": settings.recommender, "evaluate": evaluate}
 
 
 def forecast(settings: Settings, run_date: str) -> dict:
@@ -149,6 +151,7 @@ def load_outputs(settings: Settings, run_date: str) -> dict:
             if missing:
                 raise PipelineError(f"Spark output {name} at {path} lacks columns {missing}")
             counts[name] = wh.replace_rows(OUTPUTS_SCHEMA, name, frame, columns, "run_date", [day], con)
+            failpoint("load")
     return counts
 
 

@@ -59,6 +59,15 @@ TRANSACTION_COLUMNS: dict[str, str] = {
 # customer_id may be NULL in transactions: an anonymous sale counts for demand
 # forecasts but not for recommendations (UCI Online Retail has such rows).
 
+# Code lists of the H&M customer and transaction files. Ingest turns an unknown customer
+# code into "unknown" (opted out) and quarantines a transaction with an unknown channel.
+FASHION_NEWS_FREQUENCIES = ("NONE", "None", "Regularly", "Monthly")
+CLUB_MEMBER_STATUSES = ("ACTIVE", "PRE-CREATE", "LEFT CLUB")
+# Opt-in for marketing (docs/ARCHITECTURE.md): anyone else is opted out.
+OPT_IN_FREQUENCIES = ("Regularly", "Monthly")
+OPT_IN_STATUS = "ACTIVE"
+SALES_CHANNELS = (1, 2)
+
 # Columns a source file must carry (the rest may be missing and become NULL).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),

@@ -14,6 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = ("generated", "hm", "online-retail", "movielens")
+RECOMMENDERS = ("hybrid", "baseline")
 
 
 def _env(name: str, default: str) -> str:
@@ -58,6 +59,7 @@ class Settings:
     alert_webhook: str  # URL that gets a JSON POST when a task fails ("" = log only)
     evaluate_recommendations: bool  # hold out the last days and publish model_metrics
     forecast_backtest_origins: int  # rolling-origin backtest origins (0 = none)
+    recommender: str = "hybrid"  # hybrid (the shopping guide) or baseline (repurchase + popularity)
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -107,7 +109,10 @@ def load_settings(**overrides) -> Settings:
         alert_webhook=_env("SHOPGUIDE_ALERT_WEBHOOK", ""),
         evaluate_recommendations=_env("SHOPGUIDE_EVALUATE_RECOMMENDATIONS", "1") not in ("0", "false", "no"),
         forecast_backtest_origins=_env_int("SHOPGUIDE_FORECAST_BACKTEST_ORIGINS", 3),
+        recommender=_env("SHOPGUIDE_RECOMMENDER", "hybrid"),
     )
+    if settings.recommender not in RECOMMENDERS:
+        raise ValueError(f"SHOPGUIDE_RECOMMENDER={settings.recommender!r}: choose one of {', '.join(RECOMMENDERS)}")
     if settings.source not in SOURCES:
         raise ValueError(f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")
     return settings.with_(**overrides) if overrides else settings

@@ -34,10 +34,15 @@ import pandas as pd
 from shopguide.schema import (
     ARTICLE_COLUMNS,
     CANDIDATE_SCHEMA,
+    CLUB_MEMBER_STATUSES,
     CUSTOMER_COLUMNS,
+    FASHION_NEWS_FREQUENCIES,
     LOAD_COLUMN,
+    OPT_IN_FREQUENCIES,
+    OPT_IN_STATUS,
     PUBLISHED_TABLES,
     RAW_SCHEMA,
+    SALES_CHANNELS,
     TRANSACTION_COLUMNS,
 )
 from shopguide.settings import Settings
@@ -45,14 +50,8 @@ from shopguide.warehouse import open_warehouse, qident, qualified
 
 log = logging.getLogger(__name__)
 
-# Values the H&M customer file uses; anything else means a source adapter or the ingest
-# let an unknown code through (and the opt-in rule would silently misread it).
-FASHION_NEWS_FREQUENCIES = ("NONE", "None", "Regularly", "Monthly")
-CLUB_MEMBER_STATUSES = ("ACTIVE", "PRE-CREATE", "LEFT CLUB")
-# Opt-in for marketing (docs/ARCHITECTURE.md): anyone else is opted out.
-OPT_IN_FREQUENCIES = ("Regularly", "Monthly")
-OPT_IN_STATUS = "ACTIVE"
-SALES_CHANNELS = (1, 2)
+# Code lists (anything else means a source adapter or the ingest let an unknown code
+# through, and the opt-in rule would silently misread it) live in shopguide.schema.
 
 # Dataframes read from the warehouse: every DuckDB run, and the PostgreSQL runs whose run
 # date has no rows (the name is kept: it is part of the versioned project's ids).

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
+from shopguide.faults import failpoint
 from shopguide.settings import Settings
 
 
@@ -163,6 +164,7 @@ class Warehouse:
                     [run_date],
                 )
                 counts[table] = self._rowcount_for(con, target, run_date)
+                failpoint("publish")
             for sql, params in extra:
                 self._exec(con, sql, params)
         return counts

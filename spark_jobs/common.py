@@ -55,6 +55,17 @@ def read_input(spark: SparkSession, lake: str, run_date: str, name: str) -> Data
 def write_output(df: DataFrame, lake: str, run_date: str, name: str) -> None:
     """Overwrite the run's output: a rerun replaces, never appends."""
     df.write.mode("overwrite").parquet(output_path(lake, run_date, name))
+    _failpoint("spark")
+
+
+def _failpoint(name: str) -> None:
+    # shopguide.faults when the package is importable (in-process and spark-submit with
+    # PYTHONPATH); a job shipped alone has no failpoints.
+    try:
+        from shopguide.faults import failpoint
+    except ImportError:
+        return
+    failpoint(name)
 
 
 def job_arguments(description: str, argv: list[str] | None = None, extra=None) -> argparse.Namespace:

@@ -43,26 +43,39 @@ PG_ADMIN_URL = os.environ.get("SHOPGUIDE_TEST_PG_ADMIN", "postgresql://postgres@
 
 
 @pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards; its URL."""
+def pg_databases():
+    """A factory of fresh PostgreSQL databases (URLs), all dropped after the test."""
     import uuid
 
     import psycopg
 
-    name = f"shopguide_test_{uuid.uuid4().hex[:8]}"
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
     except psycopg.OperationalError as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"shopguide_test_{uuid.uuid4().hex[:8]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return f"{base}/{name}"
+
     try:
-        yield f"{base}/{name}"
+        yield create
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url(pg_databases):
+    """A fresh PostgreSQL database for one test, dropped afterwards; its URL."""
+    return pg_databases()
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
