@@ -120,8 +120,10 @@ class RecsConfig:
     recent_articles: int = 5
     popular_candidates: int = 24
     trending_candidates: int = 12
-    # Below this repeat rate (share of purchase-days re-buying an article) the shop's
-    # customers do not repeat: already bought articles are left out.
+    # Below this repeat share the shop's customers do not repeat and already bought
+    # articles are left out of the lists. Measured on the ranker's validation window
+    # (share of its purchases re-buying an article bought before it); without one, on
+    # the history (share of purchase-days re-buying an article).
     min_repeat_rate: float = 0.01
     # Business rule: at most this many articles of one product type in a list.
     max_per_product_type: int = 6
@@ -163,4 +165,8 @@ def timed(step: str):
     try:
         yield
     finally:
-        print(f"[recommend] {step}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"[recommend] {step}: {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )

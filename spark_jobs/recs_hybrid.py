@@ -268,9 +268,15 @@ def _names(state: ShopState) -> DataFrame:
 
 
 def candidate_features(
-    state: ShopState, customers: DataFrame, config: RecsConfig, exclude_seen: bool
+    state: ShopState,
+    customers: DataFrame,
+    config: RecsConfig,
+    exclude_seen: bool,
+    drop_bought: bool = False,
 ) -> DataFrame:
-    """One row per (customer, candidate article) with the FEATURES and a ``reason``."""
+    """One row per (customer, candidate article) with the FEATURES and a ``reason``.
+    Articles the customer already bought stay candidates (repurchase and the other
+    sources) unless ``exclude_seen`` or ``drop_bought``."""
     cust = customers.select(CUSTOMER_ID).distinct()
     tx = state.transactions.join(cust, CUSTOMER_ID, "left_semi")
     names = _names(state)
@@ -309,10 +315,13 @@ def candidate_features(
             F.col(REASON),
         )
     recent = _recent_purchases(state, config).join(cust, CUSTOMER_ID, "left_semi")
+
     def via_recent(pairs: DataFrame, other: str) -> DataFrame:
         """Articles paired with a recent purchase, weighted by it, with the bought article's name."""
         return (
-            recent.join(pairs.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID])
+            recent.join(
+                pairs.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
+            )
             .select(
                 CUSTOMER_ID,
                 F.col(other).alias(ARTICLE_ID),
@@ -323,7 +332,11 @@ def candidate_features(
         )
 
     # Similar to recent purchases and completing their look, explained by the bought article.
-    add("similar", via_recent(state.similar, SIMILAR_ARTICLE_ID), F.concat(F.lit("similar to "), F.col("_src_name")))
+    add(
+        "similar",
+        via_recent(state.similar, SIMILAR_ARTICLE_ID),
+        F.concat(F.lit("similar to "), F.col("_src_name")),
+    )
     add(
         "complement",
         via_recent(state.complements, COMPLEMENT_ARTICLE_ID),
@@ -356,7 +369,7 @@ def candidate_features(
         aggs.append(F.max_by(f"r_{s}", f"s_{s}").alias(f"r_{s}"))
     cand = merged.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(*aggs)
     cand = cand.join(state.sellable, ARTICLE_ID, "left_semi")
-    if exclude_seen or state.repeat_rate < config.min_repeat_rate:
+    if exclude_seen or drop_bought:
         cand = cand.join(
             tx.select(CUSTOMER_ID, ARTICLE_ID).distinct(), [CUSTOMER_ID, ARTICLE_ID], "left_anti"
         )
@@ -464,7 +477,11 @@ def _add_features(
     )
     # Ranks within the customer's candidates: raw ALS dot products and popularity shares
     # are on different scales per customer, their order is what carries over.
-    for name, col in (("f_als_rank", "f_als"), ("f_pop_rank", "f_pop_global"), ("f_rep_rank", "f_rep_w")):
+    for name, col in (
+        ("f_als_rank", "f_als"),
+        ("f_pop_rank", "f_pop_global"),
+        ("f_rep_rank", "f_rep_w"),
+    ):
         order = Window.partitionBy(CUSTOMER_ID).orderBy(F.col(col).desc(), F.col(ARTICLE_ID))
         out = out.withColumn(name, F.lit(1.0) / F.log2(F.row_number().over(order) + F.lit(1.0)))
     # Only articles the customer bought have a repurchase rank.
@@ -480,6 +497,15 @@ class Ranker:
     weights: dict
     trained_rows: int = 0
     positives: int = 0
+    # Share of the validation window's (customer, article) purchases, by customers with
+    # history, that re-bought an article bought before the window; None without one.
+    repeat_share: float | None = None
+
+    def allows_repeats(self, state: ShopState, config: RecsConfig) -> bool:
+        """Repeat purchases are recommended where the data says customers repeat: on the
+        validation window when there was one, else on the state's whole history."""
+        rate = self.repeat_share if self.repeat_share is not None else state.repeat_rate
+        return rate >= config.min_repeat_rate
 
     def score(self, features: DataFrame) -> DataFrame:
         if self.model is not None:
@@ -495,13 +521,15 @@ class Ranker:
         return features.withColumn(SCORE, expr)
 
     def describe(self) -> dict:
+        share = None if self.repeat_share is None else round(self.repeat_share, 4)
         if self.model is None:
-            return {"kind": "fixed-weights", "weights": self.weights}
+            return {"kind": "fixed-weights", "weights": self.weights, "repeat_share": share}
         coefs = self.model.coefficients.toArray().tolist()
         return {
             "kind": "logistic-regression",
             "trained_rows": self.trained_rows,
             "positives": self.positives,
+            "repeat_share": share,
             "coefficients": dict(zip(FEATURES, [round(c, 4) for c in coefs], strict=True)),
         }
 
@@ -594,6 +622,22 @@ def validation_window(
     return (hi - dt.timedelta(days=days)).isoformat(), hi.isoformat()
 
 
+def validation_repeat_share(fit_tx: DataFrame, label_tx: DataFrame) -> float | None:
+    """Share of the distinct (customer, article) purchases in the validation window,
+    by customers who bought before it, whose article the customer had already bought
+    before it; None if no such customer bought in the window."""
+    before = fit_tx.where(F.col(CUSTOMER_ID).isNotNull()).select(CUSTOMER_ID, ARTICLE_ID).distinct()
+    window = (
+        label_tx.select(CUSTOMER_ID, ARTICLE_ID)
+        .distinct()
+        .join(before.select(CUSTOMER_ID).distinct(), CUSTOMER_ID, "left_semi")
+    )
+    again = window.join(before.withColumn("_again", F.lit(1.0)), [CUSTOMER_ID, ARTICLE_ID], "left")
+    row = again.agg(F.count(F.lit(1)).alias("n"), F.sum("_again").alias("r")).first()
+    n = int(row["n"] or 0)
+    return float(row["r"] or 0.0) / n if n else None
+
+
 def fit_ranker(
     customers: DataFrame,
     articles: DataFrame,
@@ -633,9 +677,12 @@ def fit_ranker(
     n_buyers = buyers.count()
     if n_buyers == 0:
         return fallback_ranker(config)
+    share = validation_repeat_share(fit_tx, label_tx)
     if n_buyers > config.ranker_max_customers:
         buyers = buyers.where(F.rand(config.seed) < config.ranker_max_customers / n_buyers)
     state = build_state(customers, articles, fit_tx, fit_as_of, config, recompute_articles=True)
+    # Bought articles stay candidates here, so the ranker learns from the window how
+    # much a past purchase predicts the next one.
     feats = candidate_features(
         state, customers.join(buyers, CUSTOMER_ID, "left_semi"), config, exclude_seen
     )
@@ -644,7 +691,9 @@ def fit_ranker(
         with timed(f"{fit_as_of} ranker candidates"):
             labelled.count()
         with timed(f"{fit_as_of} ranker training"):
-            return train_ranker(labelled, config)
+            ranker = train_ranker(labelled, config)
+        ranker.repeat_share = share
+        return ranker
     finally:
         labelled.unpersist()
         state.release()
@@ -674,7 +723,8 @@ def recommend(
         if score_customers is None
         else customers.join(score_customers.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi")
     )
-    feats = candidate_features(state, targets, config, exclude_seen)
+    drop_bought = not ranker.allows_repeats(state, config)
+    feats = candidate_features(state, targets, config, exclude_seen, drop_bought)
     hybrid = rank_with_rules(ranker.score(feats), state.articles, config)
     seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
     als = None

@@ -20,12 +20,73 @@ def tiny_shop(seed: int = 7):
     rng = np.random.default_rng(seed)
     arts = []
     for i in range(8):
-        arts.append((f"Ld{i}", f"Summer dress {i}", "Dress", "Garment Full body", "Ladieswear", "Black" if i % 2 else "Red", "floral cotton dress"))
-        arts.append((f"Lb{i}", f"Leather bag {i}", "Bag", "Accessories", "Ladieswear", "Brown", "leather shoulder bag"))
-        arts.append((f"Ms{i}", f"Oxford shirt {i}", "Shirt", "Garment Upper body", "Menswear", "Blue", "cotton oxford shirt"))
-        arts.append((f"Mf{i}", f"Runner shoe {i}", "Sneakers", "Shoes", "Menswear", "White", "running shoe mesh"))
-    arts.append(("L_new", "Summer dress new", "Dress", "Garment Full body", "Ladieswear", "Red", "floral cotton dress"))
-    articles = pd.DataFrame(arts, columns=["article_id", "prod_name", "product_type_name", "product_group_name", "index_group_name", "colour_group_name", "detail_desc"])
+        arts.append(
+            (
+                f"Ld{i}",
+                f"Summer dress {i}",
+                "Dress",
+                "Garment Full body",
+                "Ladieswear",
+                "Black" if i % 2 else "Red",
+                "floral cotton dress",
+            )
+        )
+        arts.append(
+            (
+                f"Lb{i}",
+                f"Leather bag {i}",
+                "Bag",
+                "Accessories",
+                "Ladieswear",
+                "Brown",
+                "leather shoulder bag",
+            )
+        )
+        arts.append(
+            (
+                f"Ms{i}",
+                f"Oxford shirt {i}",
+                "Shirt",
+                "Garment Upper body",
+                "Menswear",
+                "Blue",
+                "cotton oxford shirt",
+            )
+        )
+        arts.append(
+            (
+                f"Mf{i}",
+                f"Runner shoe {i}",
+                "Sneakers",
+                "Shoes",
+                "Menswear",
+                "White",
+                "running shoe mesh",
+            )
+        )
+    arts.append(
+        (
+            "L_new",
+            "Summer dress new",
+            "Dress",
+            "Garment Full body",
+            "Ladieswear",
+            "Red",
+            "floral cotton dress",
+        )
+    )
+    articles = pd.DataFrame(
+        arts,
+        columns=[
+            "article_id",
+            "prod_name",
+            "product_type_name",
+            "product_group_name",
+            "index_group_name",
+            "colour_group_name",
+            "detail_desc",
+        ],
+    )
     for c in ("graphical_appearance_name", "department_name", "garment_group_name"):
         articles[c] = "x"
     articles["is_sellable"] = True
@@ -41,8 +102,18 @@ def tiny_shop(seed: int = 7):
             rows.append((day, f"c{c}", a, 10.0, 2, 1))
             if rng.random() < 0.5:  # complete the look in the same basket
                 rows.append((day, f"c{c}", f"{pref[1]}{int(rng.integers(0, 8))}", 5.0, 2, 1))
-    transactions = pd.DataFrame(rows, columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"])
-    custs = [(f"c{c}", "20-29" if c < 20 else "30-39", ("20-29|Ladieswear" if c < 20 else "30-39|Menswear")) for c in range(40)]
+    transactions = pd.DataFrame(
+        rows,
+        columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"],
+    )
+    custs = [
+        (
+            f"c{c}",
+            "20-29" if c < 20 else "30-39",
+            ("20-29|Ladieswear" if c < 20 else "30-39|Menswear"),
+        )
+        for c in range(40)
+    ]
     custs.append(("c_new", "20-29", "20-29|any"))
     customers = pd.DataFrame(custs, columns=["customer_id", "age_band", "segment"])
     customers["region"] = "north"
@@ -66,7 +137,11 @@ CONFIG = RecsConfig(
 @pytest.fixture(scope="module")
 def frames(spark):
     customers, articles, transactions = tiny_shop()
-    return spark.createDataFrame(customers), spark.createDataFrame(articles), spark.createDataFrame(transactions)
+    return (
+        spark.createDataFrame(customers),
+        spark.createDataFrame(articles),
+        spark.createDataFrame(transactions),
+    )
 
 
 def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_path):
@@ -77,7 +152,9 @@ def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_p
     customers, articles, transactions = frames
     # Fixed-weight ranker: one model fit instead of two keeps this test quick; the
     # learned ranker is covered by the slow end-to-end test below.
-    result = recommend(customers, articles, transactions, RUN_DATE, CONFIG, ranker=fallback_ranker(CONFIG))
+    result = recommend(
+        customers, articles, transactions, RUN_DATE, CONFIG, ranker=fallback_ranker(CONFIG)
+    )
     read = {
         "recommendations": result.hybrid,
         "similar_articles": result.similar_articles,
@@ -89,21 +166,32 @@ def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_p
     assert recs.groupby("customer_id")["rank"].apply(lambda r: sorted(r) == [1, 2, 3, 4]).all()
     arts = articles.toPandas().set_index("article_id")
     # At most 3 of a product type per list.
-    assert recs.assign(t=recs.article_id.map(arts.product_type_name)).groupby(["customer_id", "t"]).size().max() <= 3
+    assert (
+        recs.assign(t=recs.article_id.map(arts.product_type_name))
+        .groupby(["customer_id", "t"])
+        .size()
+        .max()
+        <= 3
+    )
     # Taste groups stay apart: ladies get ladies' articles.
     ladies = recs[recs.customer_id.isin([f"c{c}" for c in range(20)])]
     assert ladies.article_id.str.startswith("L").mean() > 0.9
     assert (recs.reason.str.len() > 0).all()
     sim = read("similar_articles").toPandas()
     # Similar articles stay within the index group and never list the article itself.
-    assert (sim.article_id.map(arts.index_group_name) == sim.similar_article_id.map(arts.index_group_name)).all()
+    assert (
+        sim.article_id.map(arts.index_group_name)
+        == sim.similar_article_id.map(arts.index_group_name)
+    ).all()
     assert (sim.article_id != sim.similar_article_id).all()
     # The never-sold dress reaches the similar list of other dresses (content cold start).
     assert sim[sim.article_id == "L_new"].similar_article_id.str.startswith("Ld").all()
     comp = read("outfit_complements").toPandas()
     pg = arts.product_group_name
     assert (comp.article_id.map(pg) != comp.complement_article_id.map(pg)).all()
-    assert comp[comp.article_id.str.startswith("Ld")].complement_article_id.str.startswith("Lb").all()
+    assert (
+        comp[comp.article_id.str.startswith("Ld")].complement_article_id.str.startswith("Lb").all()
+    )
 
 
 @pytest.mark.slow
@@ -113,18 +201,102 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
 
     customers, articles, transactions = frames
     lake = str(tmp_path / "lake")
-    for name, df in {"customers": customers, "articles": articles, "transactions": transactions}.items():
+    for name, df in {
+        "customers": customers,
+        "articles": articles,
+        "transactions": transactions,
+    }.items():
         df.write.parquet(input_path(lake, RUN_DATE, name))
     tiny = dataclasses.make_dataclass(
-        "TinyConfig", [(f.name, f.type, dataclasses.field(default=getattr(CONFIG, f.name))) for f in dataclasses.fields(CONFIG)], bases=(RecsConfig,), frozen=True
+        "TinyConfig",
+        [
+            (f.name, f.type, dataclasses.field(default=getattr(CONFIG, f.name)))
+            for f in dataclasses.fields(CONFIG)
+        ],
+        bases=(RecsConfig,),
+        frozen=True,
     )
     monkeypatch.setattr(job, "RecsConfig", tiny)
     job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
     read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
-    assert read("recommendations").columns == ["customer_id", "rank", "article_id", "score", "reason"]
+    assert read("recommendations").columns == [
+        "customer_id",
+        "rank",
+        "article_id",
+        "score",
+        "reason",
+    ]
     assert read("recommendations").select("customer_id").distinct().count() == 41
     assert read("similar_articles").columns == ["article_id", "rank", "similar_article_id", "score"]
-    assert read("outfit_complements").columns == ["article_id", "rank", "complement_article_id", "score", "support"]
+    assert read("outfit_complements").columns == [
+        "article_id",
+        "rank",
+        "complement_article_id",
+        "score",
+        "support",
+    ]
     metrics = read("model_metrics").toPandas()
     assert sorted(metrics.model) == ["als", "hybrid", "popularity", "repurchase"]
     assert ((metrics.map_at_k >= 0) & (metrics.map_at_k <= 1)).all()
+
+
+def test_validation_repeat_share_counts_rebuys_of_customers_with_history(spark):
+    from spark_jobs.recs_hybrid import validation_repeat_share
+
+    schema = "t_dat date, customer_id string, article_id string"
+    d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 8)
+    fit = spark.createDataFrame(
+        [(d1, "c1", "a1"), (d1, "c1", "a2"), (d1, "c2", "a3"), (d1, None, "a4")], schema
+    )
+    label = spark.createDataFrame(
+        [
+            (d2, "c1", "a1"),  # re-buy
+            (d2, "c1", "a1"),  # same pair twice: counted once
+            (d2, "c1", "a5"),  # new article
+            (d2, "c2", "a4"),  # only an anonymous sale of a4 before: not a re-buy
+            (d2, "c3", "a1"),  # no history: not counted
+        ],
+        schema,
+    )
+    assert validation_repeat_share(fit, label) == pytest.approx(1 / 3)
+    assert validation_repeat_share(fit, label.where("customer_id = 'c3'")) is None
+
+
+def test_repeats_follow_the_validation_window_not_the_history(spark):
+    from types import SimpleNamespace
+
+    from spark_jobs.recs_hybrid import Ranker
+
+    config = RecsConfig(min_repeat_rate=0.01)
+    rare_in_history = SimpleNamespace(repeat_rate=0.005)
+    common_in_history = SimpleNamespace(repeat_rate=0.2)
+    assert Ranker(None, {}, repeat_share=0.05).allows_repeats(rare_in_history, config)
+    assert not Ranker(None, {}, repeat_share=0.0).allows_repeats(common_in_history, config)
+    # No validation window: the history decides.
+    assert not Ranker(None, {}).allows_repeats(rare_in_history, config)
+    assert Ranker(None, {}).allows_repeats(common_in_history, config)
+
+
+def test_bought_articles_stay_candidates_unless_dropped(spark, frames, tmp_path):
+    from spark_jobs.recs_als import set_checkpoint_dir
+    from spark_jobs.recs_hybrid import build_state, candidate_features
+
+    set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
+    customers, articles, transactions = frames
+    config = dataclasses.replace(CONFIG, als_max_iter=2)
+    state = build_state(customers, articles, transactions, RUN_DATE, config, False)
+    try:
+        who = customers.where("customer_id in ('c0', 'c25')")
+        bought = {
+            (r.customer_id, r.article_id)
+            for r in transactions.join(who, "customer_id", "left_semi").collect()
+        }
+        kept = candidate_features(state, who, config, exclude_seen=False).toPandas()
+        pairs = set(zip(kept.customer_id, kept.article_id, strict=True))
+        assert bought <= pairs
+        assert (kept[kept.is_repurchase == 1].f_rep_n > 0).all()
+        dropped = candidate_features(state, who, config, False, drop_bought=True).toPandas()
+        assert not bought & set(zip(dropped.customer_id, dropped.article_id, strict=True))
+        assert len(dropped) > 0
+    finally:
+        state.release()
