@@ -24,28 +24,63 @@ TOPK_SCORE = "score"
 DEFAULT_BLOCK_ROWS = 2048
 
 
+# Columns per block for the block-max pruning in top_k_dense.
+DEFAULT_ITEM_BLOCK = 128
+
+
 def top_k_dense(
-    queries: np.ndarray, items: np.ndarray, k: int, exclude_positions: list | None = None
+    queries: np.ndarray,
+    items: np.ndarray,
+    k: int,
+    exclude_positions: list | None = None,
+    item_block: int = DEFAULT_ITEM_BLOCK,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions, scores), each (n_queries, min(k, n_items)), best first, for
-    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get."""
+    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get.
+
+    Selection prunes by block maxima: the columns are cut into blocks of ``item_block``;
+    the k-th largest score of a row is at least the k-th largest of its block maxima, so
+    the row's top k lie in its k best blocks, and ``argpartition`` only runs over those
+    k x item_block columns instead of all of them."""
+    n_items = items.shape[0]
+    kk = min(k, n_items)
+    if kk == 0:
+        return np.empty((len(queries), 0), dtype=np.int64), np.empty(
+            (len(queries), 0), dtype=np.float32
+        )
+    n_blocks = -(-n_items // item_block)
+    prune = n_blocks > kk + 1 and kk * item_block * 4 <= n_items
+    if prune and n_items % item_block:
+        # Zero rows pad the articles to whole blocks; their columns are masked below.
+        filler = np.zeros((n_blocks * item_block - n_items, items.shape[1]), items.dtype)
+        items = np.concatenate([items, filler])
     scores = queries @ items.T
+    if scores.shape[1] > n_items:
+        scores[:, n_items:] = -np.inf
     if exclude_positions is not None:
         for row, positions in enumerate(exclude_positions):
             if positions is not None and len(positions):
                 scores[row, positions] = -np.inf
-    kk = min(k, items.shape[0])
-    if kk == 0:
-        return np.empty((len(queries), 0), dtype=np.int64), np.empty(
-            (len(queries), 0), dtype=scores.dtype
+    if prune:
+        block_max = scores.reshape(len(scores), n_blocks, item_block).max(axis=2)
+        best_blocks = np.argpartition(block_max, -kk, axis=1)[:, -kk:]
+        cols = (best_blocks[:, :, None] * item_block + np.arange(item_block)).reshape(
+            len(scores), -1
         )
-    if kk < items.shape[0]:
-        part = np.argpartition(scores, -kk, axis=1)[:, -kk:]
+        cand = np.take_along_axis(scores, cols, axis=1)
     else:
-        part = np.tile(np.arange(items.shape[0]), (len(queries), 1))
-    part_scores = np.take_along_axis(scores, part, axis=1)
+        # Few blocks: pruning would keep most columns, select over all of them.
+        cols = None
+        cand = scores
+    if kk < cand.shape[1]:
+        part = np.argpartition(cand, -kk, axis=1)[:, -kk:]
+    else:
+        part = np.tile(np.arange(cand.shape[1]), (len(cand), 1))
+    part_scores = np.take_along_axis(cand, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")
     positions = np.take_along_axis(part, order, axis=1)
+    if cols is not None:
+        positions = np.take_along_axis(cols, positions, axis=1)
     return positions, np.take_along_axis(part_scores, order, axis=1)
 
 
@@ -61,11 +96,13 @@ def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool):
             exclude = None
             if has_exclude:
                 if position_of is None:
-                    position_of = pd.Series(np.arange(len(item_ids)), index=item_ids)
+                    position_of = {item: i for i, item in enumerate(item_ids)}
                 exclude = [
-                    position_of.reindex(list(ids)).dropna().astype(np.int64).to_numpy()
-                    if ids is not None
-                    else None
+                    None
+                    if ids is None or not len(ids)
+                    else np.fromiter(
+                        (position_of[i] for i in ids if i in position_of), dtype=np.int64
+                    )
                     for ids in block[QUERY_EXCLUDE]
                 ]
             positions, scores = top_k_dense(queries, item_matrix, k, exclude)

@@ -32,6 +32,27 @@ def test_top_k_dense_matches_full_sort():
     assert sorted(pos_all[0]) == [0, 1, 2]
 
 
+def test_top_k_dense_block_pruning_matches_full_sort():
+    """The block-max pruning path (many blocks, partial last block, exclusions, a row
+    with everything excluded but two items) returns exactly the full sort's top k."""
+    rng = np.random.default_rng(1)
+    q = rng.normal(size=(50, 8)).astype(np.float32)
+    items = rng.normal(size=(1037, 8)).astype(np.float32)
+    full = q @ items.T
+    exclude = [rng.choice(1037, 30, replace=False) if i % 3 == 0 else None for i in range(50)]
+    exclude[1] = np.arange(2, 1037)
+    for row, positions in enumerate(exclude):
+        if positions is not None:
+            full[row, positions] = -np.inf
+    for block in (16, 32):
+        pos, scores = top_k_dense(q, items, 12, exclude, item_block=block)
+        expected = np.sort(full, axis=1)[:, ::-1][:, :12]
+        np.testing.assert_allclose(scores, expected, rtol=1e-6)
+        np.testing.assert_allclose(np.take_along_axis(full, pos, axis=1), scores, rtol=1e-6)
+        assert sorted(pos[1][np.isfinite(scores[1])]) == [0, 1]
+        assert all(len(set(row)) == 12 for row in pos)
+
+
 def test_score_top_k_hand_computed(spark):
     customers = spark.createDataFrame(
         [("c1", [1.0, 0.0]), ("c2", [0.0, 2.0])], "customer_id string, vector array<float>"
