@@ -18,7 +18,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task, task_group
+from airflow.sdk import (
+    AsyncCallback,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
 from shopguide.steps import PARALLEL_TASKS, TASK_GROUPS
 
@@ -28,6 +37,17 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=2),
 }
+
+
+# BI and marketing read the tables at 07:00 UTC: a run still going 4 hours after it
+# was queued (02:00) is late. The callback posts to SHOPGUIDE_ALERT_WEBHOOK; the run
+# goes on, and the previous complete run stays published until it finishes.
+LATE_AFTER = timedelta(hours=4)
+LATE_ALERT = DeadlineAlert(
+    reference=DeadlineReference.DAGRUN_QUEUED_AT,
+    interval=LATE_AFTER,
+    callback=AsyncCallback("shopguide.alerts.run_is_late", kwargs={"deadline": "4 hours after it was queued"}),
+)
 
 
 def _run_step(name: str) -> dict:
@@ -54,6 +74,7 @@ def _make_task(name: str):
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
+    deadline=LATE_ALERT,
     default_args=DEFAULT_ARGS,
     tags=["shopguide", "recommendations", "forecasting"],
     doc_md=__doc__,

@@ -262,16 +262,9 @@ def backfill(settings: Settings, first: str, last: str) -> list[str]:
 
 def notify_failure(settings: Settings, run_date: str, task: str, reason: str) -> None:
     """Send a failed task's reason to SHOPGUIDE_ALERT_WEBHOOK (a JSON POST), if set."""
-    if not settings.alert_webhook:
-        return
-    import urllib.request
+    from shopguide.alerts import send_alert
 
-    body = json.dumps({"pipeline": "shopguide_nightly", "run_date": run_date, "task": task, "reason": reason}).encode()
-    request = urllib.request.Request(settings.alert_webhook, data=body, headers={"Content-Type": "application/json"})
-    try:
-        urllib.request.urlopen(request, timeout=10).close()
-    except Exception as exc:  # an alert that cannot be sent must not hide the failure
-        log.warning("could not send the failure alert to %s: %s", settings.alert_webhook, exc)
+    send_alert(settings.alert_webhook, run_date, task, reason)
 
 
 def prepare_inputs(settings: Settings, run_date: str, data) -> dict:

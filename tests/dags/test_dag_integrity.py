@@ -41,7 +41,9 @@ def test_schedule_and_run_policy(dagbag):
 def test_every_task_has_retries_and_timeout(dagbag):
     for task in dagbag.dags["shopguide_nightly"].tasks:
         assert task.retries >= 1, task.task_id
-        assert task.execution_timeout is not None and task.execution_timeout <= timedelta(hours=4), task.task_id
+        assert task.execution_timeout is not None and task.execution_timeout <= timedelta(
+            hours=4
+        ), task.task_id
 
 
 def test_task_groups_run_in_the_documented_order(dagbag):
@@ -64,6 +66,22 @@ def test_dag_file_does_no_heavy_work_at_import():
         "heavy = [m for m in ('pandas', 'pyspark', 'dbt', 'great_expectations', 'duckdb') if m in sys.modules]; "
         "print('HEAVY=' + ','.join(heavy))"
     ).format(str(REPO / "dags" / "shopguide_nightly.py"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY=\n" in out.stdout + "\n", f"heavy modules imported at parse time: {out.stdout}"
+
+
+def test_a_late_run_raises_a_deadline_alert(dagbag):
+    import importlib
+
+    dag = dagbag.dags["shopguide_nightly"]
+    alerts = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert len(alerts) == 1 and alerts[0].interval <= dag.dagrun_timeout
+    path = alerts[0].callback.path
+    module, name = path.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), name)), path

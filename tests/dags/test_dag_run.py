@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,9 @@ BIN = Path(sys.executable).parent
 
 def test_airflow_dags_test_publishes_the_run_date(tmp_path):
     settings = make_settings(tmp_path, source="generated")
-    generate_shop(settings.source_path, customers=300, articles=120, days=60, end_date="2024-03-31", seed=11)
+    generate_shop(
+        settings.source_path, customers=300, articles=120, days=60, end_date="2024-03-31", seed=11
+    )
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
@@ -35,7 +39,9 @@ def test_airflow_dags_test_publishes_the_run_date(tmp_path):
         "PATH": f"{BIN}:{os.environ['PATH']}",
     }
     env.pop("SPARK_MASTER", None)
-    migrate = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True)
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True
+    )
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     # Logical date 2024-04-01: the data interval is the previous day, 2024-03-31.
     run = subprocess.run(
@@ -48,11 +54,40 @@ def test_airflow_dags_test_publishes_the_run_date(tmp_path):
 
     wh = open_warehouse(settings)
     counts = {
-        table: wh.scalar(f"SELECT count(*) FROM published.{table} WHERE run_date = DATE '2024-03-31'")
+        table: wh.scalar(
+            f"SELECT count(*) FROM published.{table} WHERE run_date = DATE '2024-03-31'"
+        )
         for table in ("recommendations", "demand_forecast", "email_campaign_list", "pipeline_runs")
     }
     assert all(n > 0 for n in counts.values()), counts
-    assert wh.scalar("SELECT count(*) FROM published.recommendations WHERE run_date <> DATE '2024-03-31'") == 0
+    assert (
+        wh.scalar(
+            "SELECT count(*) FROM published.recommendations WHERE run_date <> DATE '2024-03-31'"
+        )
+        == 0
+    )
     status = wh.query_df("SELECT status, task_durations FROM published.pipeline_runs")
     assert status["status"].tolist() == ["success"]
-    assert '"publish"' not in status["task_durations"].iloc[0] and '"recommend"' in status["task_durations"].iloc[0]
+    assert (
+        '"publish"' not in status["task_durations"].iloc[0]
+        and '"recommend"' in status["task_durations"].iloc[0]
+    )
+
+    # `airflow backfill create` plans one run per day for a date range, none twice (a
+    # dry run: executing it needs a scheduler; `shopguide backfill` runs the same tasks,
+    # see tests/reliability/test_faults.py).
+    airflow = str(BIN / "airflow")
+    reserialize = subprocess.run(
+        [airflow, "dags", "reserialize"], env=env, capture_output=True, text=True
+    )
+    assert reserialize.returncode == 0, reserialize.stderr[-3000:]
+    dry = subprocess.run(
+        [airflow, "backfill", "create", "--dag-id", "shopguide_nightly", "--from-date", "2024-03-25",
+         "--to-date", "2024-03-31", "--dry-run"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    planned = re.findall(r"\| (\d{4}-\d\d-\d\d) 02:00:00\+00:00", dry.stdout)
+    days = [date.fromisoformat(d) for d in planned]
+    assert len(days) >= 5 and len(set(days)) == len(days), dry.stdout
+    assert all((b - a).days == 1 for a, b in zip(days, days[1:], strict=False)), dry.stdout

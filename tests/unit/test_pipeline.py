@@ -95,3 +95,23 @@ def test_stale_optional_outputs_are_not_loaded(tmp_path):
     with pytest.raises(PipelineError, match="demand_forecast is missing"):
         _clear_outputs(settings, day, ("demand_forecast",))
         load_outputs(settings, day)
+
+
+def test_a_late_run_posts_its_deadline_alert(webhook, monkeypatch):
+    import asyncio
+
+    from shopguide.alerts import run_is_late
+
+    url, received = webhook
+    monkeypatch.setenv("SHOPGUIDE_ALERT_WEBHOOK", url)
+    context = {"dag_run": {"data_interval_start": "2024-03-30T00:00:00+00:00"}}
+    asyncio.run(run_is_late(context, deadline="4 hours after it was queued"))
+    assert received == [
+        {
+            "pipeline": "shopguide_nightly",
+            "run_date": "2024-03-30",
+            "task": "deadline",
+            "reason": received[0]["reason"],
+        }
+    ]
+    assert "late" in received[0]["reason"] and "4 hours" in received[0]["reason"]

@@ -1,0 +1,57 @@
+"""Alerts: a failed task or a late run posts its reason to ``SHOPGUIDE_ALERT_WEBHOOK``.
+
+The webhook gets a JSON body ``{"pipeline", "run_date", "task", "reason"}`` (Slack,
+Teams, PagerDuty and e-mail gateways accept such a POST through their incoming-webhook
+integrations). Without a webhook the reason goes to the log only. Standard library
+only: the Airflow triggerer imports this for deadline alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+
+log = logging.getLogger("shopguide.alerts")
+PIPELINE = "shopguide_nightly"
+
+
+def send_alert(webhook: str, run_date: str, task: str, reason: str) -> bool:
+    """POST the alert; True when sent. A webhook that fails must not hide the failure."""
+    log.error("%s %s for %s: %s", PIPELINE, task, run_date, reason)
+    if not webhook:
+        return False
+    body = json.dumps(
+        {"pipeline": PIPELINE, "run_date": run_date, "task": task, "reason": reason}
+    ).encode()
+    request = urllib.request.Request(
+        webhook, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+        return True
+    except Exception as exc:
+        log.warning("could not send the alert to %s: %s", webhook, exc)
+        return False
+
+
+async def run_is_late(context: dict, **kwargs) -> None:
+    """Airflow deadline callback: the nightly run has not finished by its deadline."""
+    send_alert(
+        os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""),
+        _run_date(context),
+        "deadline",
+        f"the nightly run is late: not finished {kwargs.get('deadline', 'by its deadline')}; "
+        "the published tables still hold the previous complete run",
+    )
+
+
+def _run_date(context) -> str:
+    """The run's data date from the callback context (the DAG run as object or dict)."""
+    dag_run = (context or {}).get("dag_run") if isinstance(context, dict) else None
+    for name in ("data_interval_start", "logical_date"):
+        value = dag_run.get(name) if isinstance(dag_run, dict) else getattr(dag_run, name, None)
+        if value:
+            return str(value)[:10]
+    return "unknown"
