@@ -384,6 +384,18 @@ def run_topk_speed(customers: int, articles: int, per_customer: int, rank: int) 
     return out
 
 
+TUNING_NOTES = """\
+Passes: (1, an earlier session) rank 64 x regParam {0.05, 0.2, 1.0} x alpha {2, 10, 40},
+rank 128 at regParam 0.05 x alpha {2, 10} (the rest of that pass did not finish), and
+regParam 1.0 / alpha 5 from an interrupted second pass; (2) rank 64, regParam {2, 4} x
+alpha {5, 10, 20, 40} (regParam 8 and 16 were dropped once 4 was worse than 2 at every
+alpha); (3) around the best: regParam 0.5 x alpha {5, 10}, regParam 1.0 / alpha 15,
+regParam 1.5 / alpha 15, 20 iterations, rank {16, 32, 128}. The top four settings are
+within 0.003 of each other, about the noise of one validation split: the search says
+"regParam about 1 with alpha about 10", not that rank 128 is truly better than 64.
+Times are wall-clock on the shared 2-core machine (load 7-15 during passes 2 and 3), so
+they say little about ALS speed."""
+
 TUNING_KEYS = ("als_rank", "als_reg_param", "als_alpha", "als_max_iter")
 
 
@@ -439,6 +451,20 @@ def render_tuning(rows: list[dict]) -> str:
         lines.append(
             f"| {r['als_rank']} | {r['als_reg_param']} | {r['als_alpha']} | {r['als_max_iter']} | {r['val_ndcg_at_10']} | {r['val_map_at_10']} | {r['seconds']} |"
         )
+    from shopguide.evaluation import SOURCE_PROFILES
+
+    best = max(rows, key=lambda r: r["val_ndcg_at_10"])
+    used = SOURCE_PROFILES["movielens"]
+    lines += [
+        "",
+        f"Best by validation nDCG@10: rank {best['als_rank']}, regParam {best['als_reg_param']}, "
+        f"alpha {best['als_alpha']}, maxIter {best['als_max_iter']} ({best['val_ndcg_at_10']}). "
+        f"`SOURCE_PROFILES['movielens']` in shopguide/evaluation.py uses rank {used.get('als_rank')}, "
+        f"regParam {used.get('als_reg_param')}, alpha {used.get('als_alpha')}, "
+        f"maxIter {used.get('als_max_iter', 10)}.",
+        "",
+        TUNING_NOTES,
+    ]
     return "\n".join(lines)
 
 

@@ -45,7 +45,7 @@ SOURCE_PROFILES: dict[str, dict] = {
     "movielens": {
         "interaction_half_life_days": 100000.0,
         "popularity_half_life_days": 100000.0,
-        "als_rank": 64,
+        "als_rank": 128,
         "als_reg_param": 1.0,
         "als_alpha": 10.0,
     },
