@@ -12,6 +12,7 @@ queries the published tables in a loop the whole time and must never see a mix.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -71,6 +72,7 @@ def rows_lost(wh, source_dir, run_date: str) -> int:
     """Source sales up to the run date that are neither in raw.transactions nor quarantined."""
     files = sorted(source_dir.glob("transactions*.parquet"))
     src = pd.concat([pd.read_parquet(f) for f in files])
+    src = src.assign(t_dat=pd.to_datetime(src["t_dat"]))  # ISO strings in the export
     src = src[src["t_dat"] <= pd.Timestamp(run_date)]
     raw = wh.query_df(
         f"SELECT t_dat, customer_id, article_id, price FROM raw.transactions WHERE t_dat <= CAST({wh.param} AS DATE)",
@@ -156,6 +158,34 @@ def test_kills_backfill_late_file_and_forget_on_duckdb(tmp_path, tiny_shop):
     lost = rows_lost(wh, late, EARLIER)
     assert lost == 0
     settle("duckdb", True, lost)
+
+    # Published tables carry no raw personal data: the age band, never age or postal code.
+    published_columns = set(
+        wh.query_df(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'published'"
+        )["column_name"]
+    )
+    assert "age_band" in published_columns
+    assert not published_columns & {
+        "age",
+        "postal_code",
+        "region",
+        "fn",
+        "active",
+        "fashion_news_frequency",
+    }
+    runs = wh.query_df(
+        "SELECT * FROM published.pipeline_runs WHERE status = 'success' ORDER BY finished_at"
+    )
+    durations, counts = (
+        json.loads(runs["task_durations"].iloc[-1]),
+        json.loads(runs["row_counts"].iloc[-1]),
+    )
+    assert set(durations) >= {"ingest", "recommend", "forecast", "load_outputs", "validate_outputs"}
+    assert counts["recommendations"] == len(after["recommendations"])
+    LEDGER.checks.append(
+        ("pipeline_runs", "each run: status, task durations, row counts per table")
+    )
 
     # Forget a customer who is in the marketing list: gone everywhere now and after the next run.
     target = before[DAY]["email_campaign_list"]["customer_id"].iloc[0]

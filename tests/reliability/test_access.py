@@ -7,6 +7,7 @@ import uuid
 import pandas as pd
 import psycopg
 import pytest
+from harness import LEDGER
 
 from shopguide.access import drop_roles, ensure_roles
 from shopguide.pipeline import ensure_published_tables
@@ -47,5 +48,8 @@ def test_roles_see_only_what_they_may(tmp_path, pg_url):
         assert not can_read(pg_url, roles["marketing"], "published.recommendations")
         assert not can_read(pg_url, roles["marketing"], "raw.customers")
         assert can_read(pg_url, roles["pipeline"], "raw.customers")
+        LEDGER.checks.append(
+            ("postgres roles", "BI: published only; marketing: email list only; raw hidden")
+        )
     finally:
         drop_roles(settings, prefix)
