@@ -83,6 +83,8 @@ class ForecastConfig:
     # this switch is on and it has class_min_rows backtest rows.
     per_class_weights: bool = False
     class_min_rows: int = 500
+    # articles are fitted in buckets (one applyInPandas call each): this many per task slot
+    buckets_per_task: int = 8
     estimators: tuple[str, ...] = field(default=fc_models.ESTIMATORS)
 
     def __post_init__(self):
@@ -90,6 +92,8 @@ class ForecastConfig:
             raise ValueError(f"forecast horizon must be at least 1 day, got {self.horizon}")
         if self.fit_windows < 1:
             raise ValueError(f"fit_windows must be at least 1, got {self.fit_windows}")
+        if self.buckets_per_task < 1:
+            raise ValueError(f"buckets_per_task must be at least 1, got {self.buckets_per_task}")
         if self.backtest_origins < 0:
             raise ValueError(
                 f"backtest origins must be 0 (off) or more, got {self.backtest_origins}"
@@ -388,6 +392,14 @@ def article_rows(
     return pd.DataFrame({name: [row[name] for row in rows] for name in FEATURE_COLUMNS})
 
 
+def _parallelism(spark: SparkSession) -> int:
+    """Task slots of the session (local[2] -> 2, a cluster -> its cores)."""
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # e.g. Spark Connect has no SparkContext
+        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8")))
+
+
 def article_features(
     history: DataFrame,
     articles: DataFrame,
@@ -397,19 +409,38 @@ def article_features(
 ) -> DataFrame:
     """One row per article and origin: level estimates, demand class, baselines, actuals.
 
-    Runs per article with ``groupBy("article_id").applyInPandas``; every sellable
-    article gets a row at the run date even without sales (n_hist = 0).
+    Runs with ``groupBy(bucket).applyInPandas``: articles are hashed into
+    ``buckets_per_task`` x (task slots) buckets, and each call fits every article of its
+    bucket one by one (``article_rows``). One call per article would pay Arrow and
+    pandas conversion per article (about a third of the stage on 1,000 series); buckets
+    keep the per-article work identical and the calls few. The rows are repartitioned
+    to exactly the task slots by bucket, so adaptive execution cannot coalesce a small
+    input into one task (which left one of two cores idle). Every sellable article gets
+    a row at the run date even without sales (n_hist = 0).
     """
     run_date = _as_date(run_date)
     origins = origins_for(run_date, config)
     week = max(calendar.open_weekdays, 1)
     closed = np.array(sorted(calendar.closed_days), dtype="datetime64[D]")
-    grouped = sellable_articles(articles).join(history, "article_id", "left")
+    slots = _parallelism(history.sparkSession)
+    buckets = slots * config.buckets_per_task
+    grouped = (
+        sellable_articles(articles)
+        .join(history, "article_id", "left")
+        .withColumn("_bucket", F.pmod(F.xxhash64("article_id"), F.lit(buckets)))
+        .repartition(slots, "_bucket")
+    )
 
-    def per_article(pdf: pd.DataFrame) -> pd.DataFrame:
-        return article_rows(pdf, run_date, origins, closed, week, config)
+    def per_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
+        parts = [
+            article_rows(part, run_date, origins, closed, week, config)
+            for _, part in pdf.groupby("article_id", sort=False)
+        ]
+        if not parts:
+            return pd.DataFrame({name: [] for name in FEATURE_COLUMNS})
+        return pd.concat(parts, ignore_index=True)
 
-    return grouped.groupBy("article_id").applyInPandas(per_article, schema=FEATURE_SCHEMA)
+    return grouped.groupBy("_bucket").applyInPandas(per_bucket, schema=FEATURE_SCHEMA)
 
 
 # -- fit and forecast on the driver (pooled over articles) ------------------------------
@@ -682,20 +713,33 @@ def score_models(
 
 # -- the whole run ---------------------------------------------------------------------
 def _group_totals(history: DataFrame, articles: DataFrame) -> DataFrame:
+    """Units per day per product type and department, and (level "shop") for the whole shop.
+
+    One aggregation (one Spark job): units per day, type and department, then the three
+    levels are summed from it. Sales of articles missing from the catalogue count for the
+    shop only.
+    """
     attrs = sellable_articles(
         articles.withColumn("is_sellable", F.lit(True))
         if "is_sellable" in articles.columns
         else articles
+    ).select("article_id", "product_type_name", "department_name")
+    per_day = (
+        history.join(attrs, "article_id", "left")
+        .groupBy("sale_date", "product_type_name", "department_name")
+        .agg(F.sum("units").alias("units"))
     )
-    joined = history.join(attrs, "article_id", "inner")
-    per_type = joined.groupBy(
+    shop = per_day.groupBy(F.lit("shop").alias("level"), F.lit("shop").alias("key"), "sale_date")
+    per_type = per_day.where(F.col("product_type_name").isNotNull()).groupBy(
         F.lit("product_type").alias("level"), F.col("product_type_name").alias("key"), "sale_date"
     )
-    per_dept = joined.groupBy(
+    per_dept = per_day.where(F.col("department_name").isNotNull()).groupBy(
         F.lit("department").alias("level"), F.col("department_name").alias("key"), "sale_date"
     )
-    return per_type.agg(F.sum("units").alias("units")).unionByName(
-        per_dept.agg(F.sum("units").alias("units"))
+    return (
+        shop.agg(F.sum("units").alias("units"))
+        .unionByName(per_type.agg(F.sum("units").alias("units")))
+        .unionByName(per_dept.agg(F.sum("units").alias("units")))
     )
 
 
@@ -723,9 +767,11 @@ def run_forecast(
     origins = origins_for(run_date, config)
     span = (run_date - origins[0]).days + config.history_days
     history = sales_history(daily_sales, run_date, span).cache()
-    shop_totals = history.groupBy("sale_date").agg(F.sum("units").alias("units")).toPandas()
+    totals = _group_totals(history, articles).toPandas()
+    is_shop = totals["level"] == "shop"
+    shop_totals = totals.loc[is_shop, ["sale_date", "units"]].reset_index(drop=True)
+    group_totals = totals[~is_shop].reset_index(drop=True)
     calendar = shop_calendar(shop_totals, run_date)
-    group_totals = _group_totals(history, articles).toPandas()
     profiles = WeekdayProfiles(group_totals, shop_totals, calendar, config)
     features = article_features(history, articles, calendar, run_date, config).toPandas()
     history.unpersist()
