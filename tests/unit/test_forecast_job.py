@@ -239,3 +239,42 @@ def test_a_shop_without_sales_gets_zero_forecasts(spark):
     out = forecast.run_forecast(empty, _shop_articles(spark), RUN, config).forecast.toPandas()
     assert len(out) == 4 * 7
     assert (out.units_p90 == 0).all() and set(out.model) == {"no_sales"}
+
+
+def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
+    """Spark fits articles in hashed buckets; the rows must be exactly what the per-article
+    function gives in one plain process, spread over all task slots (not one task)."""
+    sales, _ = _shop()
+    config = forecast.ForecastConfig(horizon=14, fit_windows=2, buckets_per_task=3)
+    articles = _shop_articles(spark)
+    history = forecast.sales_history(spark.createDataFrame(sales), RUN, 200)
+    totals = forecast._group_totals(history, articles).toPandas()
+    shop = totals[totals.level == "shop"]
+    assert shop.units.sum() == sales.units.sum()  # RETIRED is not sellable but was sold
+    mugs = totals[(totals.level == "product_type") & (totals.key == "Mug")]
+    assert mugs.units.sum() == sales[sales.article_id != "RETIRED"].units.sum()
+    calendar = forecast.shop_calendar(shop[["sale_date", "units"]], RUN)
+
+    features = forecast.article_features(history, articles, calendar, RUN, config)
+    assert features.rdd.getNumPartitions() == 2  # local[2]: one partition per slot
+    got = features.toPandas().sort_values(["article_id", "origin"]).reset_index(drop=True)
+
+    origins = forecast.origins_for(RUN, config)
+    closed = np.array(sorted(calendar.closed_days), dtype="datetime64[D]")
+    attrs = articles.toPandas().query("is_sellable")
+    joined = attrs.merge(sales, on="article_id", how="left")
+    want = pd.concat(
+        [
+            forecast.article_rows(part, RUN, origins, closed, calendar.open_weekdays, config)
+            for _, part in joined.groupby("article_id")
+        ],
+        ignore_index=True,
+    )
+    want = want.sort_values(["article_id", "origin"]).reset_index(drop=True)
+    assert sorted(got.article_id.unique()) == ["NEW", "RARE", "STEADY", "UNSOLD"]
+    assert len(got) == len(want)
+    assert (got.origin.astype(str) == want.origin.astype(str)).all()
+    np.testing.assert_allclose(np.stack(got.est), np.stack(want.est))
+    assert got.demand_class.tolist() == want.demand_class.tolist()
+    with pytest.raises(ValueError, match="buckets_per_task"):
+        forecast.ForecastConfig(buckets_per_task=0)
