@@ -412,11 +412,11 @@ def article_features(
     Runs with ``groupBy(bucket).applyInPandas``: articles are hashed into
     ``buckets_per_task`` x (task slots) buckets, and each call fits every article of its
     bucket one by one (``article_rows``). One call per article would pay Arrow and
-    pandas conversion per article; buckets
-    keep the per-article work identical and the calls few. The rows are repartitioned
-    to exactly the task slots by bucket, so adaptive execution cannot coalesce a small
-    input into one task (which left one of two cores idle). Every sellable article gets
-    a row at the run date even without sales (n_hist = 0).
+    pandas conversion per article; buckets keep the per-article work identical and the
+    calls few. The rows are repartitioned to exactly the task slots by bucket, so
+    adaptive execution cannot coalesce a small input into one task (which left one of
+    two cores idle). Every sellable article gets a row at the run date even without
+    sales (n_hist = 0).
     """
     run_date = _as_date(run_date)
     origins = origins_for(run_date, config)
