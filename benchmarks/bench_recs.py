@@ -595,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.topk_only:
         topk = run_topk_speed(args.customers, args.articles, 10, args.rank)
         print(json.dumps(topk), flush=True)
+        write_section("recs-speed", render_speed(None, topk))
         return 0
     if args.tune_als:
         # First pass (results.md): rank {64, 128} x reg {0.05, 0.2, 1.0} x alpha {2, 10, 40};
