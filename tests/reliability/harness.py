@@ -199,13 +199,13 @@ class Reader(threading.Thread):
         self.url, self.sql = url, fingerprint_sql(run_date)
         self.seen: list[tuple] = []
         self.errors: list[str] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as con:
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 try:
                     self.seen.append(tuple(con.execute(self.sql).fetchone()))
                 except psycopg.errors.UndefinedTable:
@@ -215,5 +215,5 @@ class Reader(threading.Thread):
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=30)
