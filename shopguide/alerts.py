@@ -1,9 +1,9 @@
-"""Alerts: a failed task or a late run posts its reason to ``SHOPGUIDE_ALERT_WEBHOOK``.
+"""Alerts: a failed task or a late (timed out) run posts its reason to ``SHOPGUIDE_ALERT_WEBHOOK``.
 
 The webhook gets a JSON body ``{"pipeline", "run_date", "task", "reason"}`` (Slack,
 Teams, PagerDuty and e-mail gateways accept such a POST through their incoming-webhook
 integrations). Without a webhook the reason goes to the log only. Standard library
-only: the Airflow triggerer imports this for deadline alerts.
+only: the DAG's failure callback imports this.
 """
 
 from __future__ import annotations
@@ -36,14 +36,18 @@ def send_alert(webhook: str, run_date: str, task: str, reason: str) -> bool:
         return False
 
 
-async def run_is_late(context: dict, **kwargs) -> None:
-    """Airflow deadline callback: the nightly run has not finished by its deadline."""
+def run_failed(context: dict) -> None:
+    """Airflow DAG failure callback: a failed run, or one stopped by ``dagrun_timeout``."""
+    reason = str((context or {}).get("reason") or "a task failed")
+    if "timed_out" in reason or "timeout" in reason:
+        message = (
+            "the nightly run is late: it did not finish within its dagrun_timeout and was "
+            "stopped; the published tables still hold the previous complete run"
+        )
+    else:
+        message = f"the nightly run failed ({reason}); the published tables still hold the previous complete run"
     send_alert(
-        os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""),
-        _run_date(context),
-        "deadline",
-        f"the nightly run is late: not finished {kwargs.get('deadline', 'by its deadline')}; "
-        "the published tables still hold the previous complete run",
+        os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""), _run_date(context), "dag_run", message
     )
 
 

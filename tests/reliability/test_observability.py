@@ -1,4 +1,4 @@
-"""Observability: a failed task is recorded and alerted, a late run raises its deadline alert."""
+"""Observability: a failed task is recorded and alerted, and so is a late (timed out) run."""
 
 from __future__ import annotations
 
@@ -64,24 +64,21 @@ def test_unreachable_webhook_does_not_hide_the_failure(tmp_path):
         run_task("ingest", "2024-06-30", settings)
 
 
-def test_a_late_run_posts_its_deadline_alert(webhook, monkeypatch):
-    import asyncio
-
-    from shopguide.alerts import run_is_late
+def test_a_late_run_posts_its_alert(webhook, monkeypatch):
+    """The DAG's failure callback on a run stopped by dagrun_timeout."""
+    from shopguide.alerts import run_failed
 
     url, received = webhook
     monkeypatch.setenv("SHOPGUIDE_ALERT_WEBHOOK", url)
-    context = {"dag_run": {"data_interval_start": "2024-03-30T00:00:00+00:00"}}
-    asyncio.run(run_is_late(context, deadline="4 hours after it was queued"))
-    assert received == [
-        {
-            "pipeline": "shopguide_nightly",
-            "run_date": "2024-03-30",
-            "task": "deadline",
-            "reason": received[0]["reason"],
-        }
-    ]
-    assert "late" in received[0]["reason"] and "4 hours" in received[0]["reason"]
+    context = {
+        "dag_run": {"data_interval_start": "2024-03-30T00:00:00+00:00"},
+        "reason": "timed_out",
+    }
+    run_failed(context)
+    assert [(r["run_date"], r["task"]) for r in received] == [("2024-03-30", "dag_run")]
+    assert "late" in received[0]["reason"] and "dagrun_timeout" in received[0]["reason"]
+    run_failed({"dag_run": {"data_interval_start": "2024-03-30"}, "reason": "task_failure"})
+    assert "failed (task_failure)" in received[1]["reason"]
     LEDGER.checks.append(
-        ("late run (Airflow deadline alert callback)", "reason POSTed to the webhook")
+        ("late run (dagrun_timeout, DAG failure callback)", "reason POSTed to the webhook")
     )
