@@ -85,7 +85,7 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
         for schema, table in tables:
             target = qualified(schema, table)
             where = f"{qident('customer_id')} = {wh.param}"
-            counts[f"{schema}.{table}"] = _count(wh, con, f"SELECT count(*) FROM {target} WHERE {where}", [customer_id])
+            counts[f"{schema}.{table}"] = _count(con, f"SELECT count(*) FROM {target} WHERE {where}", [customer_id])
             if (schema, table) in ANONYMIZE:
                 wh._exec(con, f"UPDATE {target} SET {qident('customer_id')} = NULL WHERE {where}", [customer_id])
             else:
@@ -95,13 +95,13 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
             # The quarantined row as JSON (sort_keys, default separators): match the field.
             needle = "%" + json.dumps({"customer_id": customer_id})[1:-1] + "%"
             where = f"{qident('record')} LIKE {wh.param}"
-            counts[f"{RAW_SCHEMA}.quarantine"] = _count(wh, con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle])
+            counts[f"{RAW_SCHEMA}.quarantine"] = _count(con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle])
             wh._exec(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
     counts["lake run partitions"] = _clear_lake(settings.lake)
     return {k: v for k, v in counts.items() if v}
 
 
-def _count(wh, con, sql: str, params) -> int:
+def _count(con, sql: str, params) -> int:
     return int(con.execute(sql, params).fetchone()[0])
 
 
