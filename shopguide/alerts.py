@@ -19,7 +19,6 @@ PIPELINE = "shopguide_nightly"
 
 def send_alert(webhook: str, run_date: str, task: str, reason: str) -> bool:
     """POST the alert; True when sent. A webhook that fails must not hide the failure."""
-    log.error("%s %s for %s: %s", PIPELINE, task, run_date, reason)
     if not webhook:
         return False
     body = json.dumps(
@@ -46,6 +45,7 @@ def run_failed(context: dict) -> None:
         )
     else:
         message = f"the nightly run failed ({reason}); the published tables still hold the previous complete run"
+    log.error("%s for %s: %s", PIPELINE, _run_date(context), message)
     send_alert(
         os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""), _run_date(context), "dag_run", message
     )

@@ -239,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         # The CLI prints a failed task's reason itself, as its one line.
-        logging.getLogger("shopguide.pipeline").setLevel(logging.CRITICAL)
+        for name in ("shopguide.pipeline", "shopguide.alerts"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
