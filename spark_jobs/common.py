@@ -27,7 +27,9 @@ def get_spark(app_name: str, master: str | None = None) -> SparkSession:
     if master and not os.environ.get("SPARK_SUBMIT_ACTIVE"):
         builder = builder.master(master)
     builder = (
-        builder.config("spark.sql.shuffle.partitions", os.environ.get("SHOPGUIDE_SHUFFLE_PARTITIONS", "8"))
+        builder.config(
+            "spark.sql.shuffle.partitions", os.environ.get("SHOPGUIDE_SHUFFLE_PARTITIONS", "8")
+        )
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", os.environ.get("SHOPGUIDE_SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.ui.showConsoleProgress", "false")
@@ -68,9 +70,13 @@ def _failpoint(name: str) -> None:
     failpoint(name)
 
 
-def job_arguments(description: str, argv: list[str] | None = None, extra=None) -> argparse.Namespace:
+def job_arguments(
+    description: str, argv: list[str] | None = None, extra=None
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--lake", required=True, help="lake root (local path or Hadoop-compatible URI)")
+    parser.add_argument(
+        "--lake", required=True, help="lake root (local path or Hadoop-compatible URI)"
+    )
     parser.add_argument("--run-date", required=True, help="the run's logical date, YYYY-MM-DD")
     if extra is not None:
         extra(parser)

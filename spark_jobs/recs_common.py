@@ -99,6 +99,11 @@ class RecsConfig:
     als_checkpoint_interval: int = 5
     # ALS candidates per customer handed to the ranker.
     als_candidates: int = 50
+    # Item-to-item EASE: the most bought articles it covers (an n x n matrix is inverted
+    # on the driver), its L2 penalty, and its candidates per customer.
+    itemitem_max_articles: int = 4000
+    itemitem_l2: float = 500.0
+    itemitem_candidates: int = 50
     seed: int = 42
     # Content: hashed text features, the articles content scoring considers.
     content_text_features: int = 256
@@ -140,6 +145,7 @@ class RecsConfig:
         ("f_rep_w", 2.0),
         ("f_rep_days", 1.0),
         ("f_als", 1.0),
+        ("f_itemitem", 1.0),
         ("f_pop", 1.0),
         ("f_pop_global", 0.5),
         ("f_similar", 0.5),

@@ -58,11 +58,22 @@ from spark_jobs.recs_content import (
     customer_profiles,
     similar_articles,
 )
+from spark_jobs.recs_itemitem import ItemItemModel, fit_itemitem, itemitem_candidates
 
 # Candidate sources, in the order a reason is chosen when several propose an article.
-SOURCES = ("repurchase", "complement", "similar", "als", "content", "trending", "popular")
+SOURCES = (
+    "repurchase",
+    "complement",
+    "similar",
+    "itemitem",
+    "als",
+    "content",
+    "trending",
+    "popular",
+)
 FEATURES = (
     "f_als",
+    "f_itemitem",
     "f_rep_w",
     "f_rep_n",
     "f_rep_days",
@@ -76,12 +87,14 @@ FEATURES = (
     "f_cust_recency",
     "is_repurchase",
     "is_als",
+    "is_itemitem",
     "is_content",
     "is_complement",
     "is_similar",
     "is_popular",
     "is_trending",
     "f_als_rank",
+    "f_itemitem_rank",
     "f_pop_rank",
     "f_rep_rank",
 )
@@ -99,6 +112,8 @@ class ShopState:
     sellable: DataFrame
     pool: DataFrame
     als: AlsFactors | None
+    itemitem: ItemItemModel | None
+    interactions: DataFrame
     vectors: DataFrame
     similar: DataFrame
     complements: DataFrame
@@ -113,6 +128,7 @@ class ShopState:
             self.vectors,
             self.similar,
             self.complements,
+            self.interactions,
         ):
             df.unpersist()
         if self.als is not None:
@@ -213,11 +229,13 @@ def build_state(
         pool.count()
         rate = repeat_rate(tx)
     with timed(f"{as_of} ALS fit"):
-        interactions = interactions_as_of(tx, as_of, config)
+        interactions = interactions_as_of(tx, as_of, config).cache()
         als = fit_als(interactions, "weight", config) if interactions.head(1) else None
         if als is not None:
             als.customers.cache().count()
             als.articles.cache().count()
+    with timed(f"{as_of} item-to-item (EASE) fit"):
+        itemitem = fit_itemitem(interactions, config) if als is not None else None
     with timed(f"{as_of} content vectors and similar articles"):
         # Only the articles content scoring can touch: the pool (candidates, similar
         # articles) and what customers bought (their profiles); a full catalogue lists
@@ -237,6 +255,8 @@ def build_state(
         sellable=sellable,
         pool=pool,
         als=als,
+        itemitem=itemitem,
+        interactions=interactions,
         vectors=vectors,
         similar=similar,
         complements=complements,
@@ -312,6 +332,18 @@ def candidate_features(
         add(
             "als",
             als_candidates(factors, state.sellable, config.als_candidates, exclude=seen),
+            F.col(REASON),
+        )
+    if state.itemitem is not None:
+        add(
+            "itemitem",
+            itemitem_candidates(
+                state.itemitem,
+                state.interactions.join(cust, CUSTOMER_ID, "left_semi"),
+                state.sellable,
+                config.itemitem_candidates,
+                exclude=tx.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None,
+            ),
             F.col(REASON),
         )
     recent = _recent_purchases(state, config).join(cust, CUSTOMER_ID, "left_semi")
@@ -450,6 +482,7 @@ def _add_features(
     z = lambda c: F.coalesce(F.col(c).cast("double"), F.lit(0.0))  # noqa: E731
     feats = {
         "f_als": als.cast("double"),
+        "f_itemitem": z("s_itemitem"),
         "f_rep_w": F.log1p(z("_rep_w")),
         "f_rep_n": F.log1p(z("_rep_n")),
         # 1 for a purchase today, fading to 0 with age; 0 if never bought.
@@ -469,7 +502,7 @@ def _add_features(
             F.lit(1.0) / (F.lit(1.0) + F.datediff(as_of, F.col("_c_last")) / F.lit(7.0)),
         ).otherwise(0.0),
     }
-    for s in ("repurchase", "als", "content", "complement", "similar", "popular", "trending"):
+    for s in SOURCES:
         feats[f"is_{s}"] = F.col(f"s_{s}").isNotNull().cast("double")
     reason = F.coalesce(*[F.col(f"r_{s}") for s in SOURCES], F.lit(REASON_POPULAR_SEGMENT))
     out = df.select(
@@ -479,13 +512,17 @@ def _add_features(
     # are on different scales per customer, their order is what carries over.
     for name, col in (
         ("f_als_rank", "f_als"),
+        ("f_itemitem_rank", "f_itemitem"),
         ("f_pop_rank", "f_pop_global"),
         ("f_rep_rank", "f_rep_w"),
     ):
         order = Window.partitionBy(CUSTOMER_ID).orderBy(F.col(col).desc(), F.col(ARTICLE_ID))
         out = out.withColumn(name, F.lit(1.0) / F.log2(F.row_number().over(order) + F.lit(1.0)))
-    # Only articles the customer bought have a repurchase rank.
-    return out.withColumn("f_rep_rank", F.col("f_rep_rank") * F.col("is_repurchase"))
+    # Only articles the customer bought have a repurchase rank, only EASE's candidates
+    # an item-to-item rank.
+    return out.withColumn("f_rep_rank", F.col("f_rep_rank") * F.col("is_repurchase")).withColumn(
+        "f_itemitem_rank", F.col("f_itemitem_rank") * F.col("is_itemitem")
+    )
 
 
 # -- ranker ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pyspark.sql import DataFrame
 QUERY_ID = "query_id"
 QUERY_VECTOR = "vector"
 QUERY_EXCLUDE = "exclude"
+QUERY_INDICES = "indices"
+QUERY_VALUES = "values"
 ITEM_ID = "item_id"
 TOPK_SCORE = "score"
 
@@ -36,25 +38,46 @@ def top_k_dense(
     item_block: int = DEFAULT_ITEM_BLOCK,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions, scores), each (n_queries, min(k, n_items)), best first, for
-    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get.
+    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get."""
+    n_items = items.shape[0]
+    n_blocks = -(-n_items // item_block)
+    if _prunes(n_items, min(k, n_items), item_block) and n_items % item_block:
+        # Zero rows pad the articles to whole blocks (cheaper than padding the scores);
+        # top_k_scores masks their columns.
+        filler = np.zeros((n_blocks * item_block - n_items, items.shape[1]), items.dtype)
+        items = np.concatenate([items, filler])
+    return top_k_scores(queries @ items.T, n_items, k, exclude_positions, item_block)
+
+
+def _prunes(n_items: int, kk: int, item_block: int) -> bool:
+    n_blocks = -(-n_items // item_block)
+    return kk > 0 and n_blocks > kk + 1 and kk * item_block * 4 <= n_items
+
+
+def top_k_scores(
+    scores: np.ndarray,
+    n_items: int,
+    k: int,
+    exclude_positions: list | None = None,
+    item_block: int = DEFAULT_ITEM_BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, scores) of the k best of the first ``n_items`` columns of each row
+    of ``scores`` (modified in place), best first.
 
     Selection prunes by block maxima: the columns are cut into blocks of ``item_block``;
     the k-th largest score of a row is at least the k-th largest of its block maxima, so
     the row's top k lie in its k best blocks, and ``argpartition`` only runs over those
     k x item_block columns instead of all of them."""
-    n_items = items.shape[0]
     kk = min(k, n_items)
     if kk == 0:
-        return np.empty((len(queries), 0), dtype=np.int64), np.empty(
-            (len(queries), 0), dtype=np.float32
+        return np.empty((len(scores), 0), dtype=np.int64), np.empty(
+            (len(scores), 0), dtype=np.float32
         )
     n_blocks = -(-n_items // item_block)
-    prune = n_blocks > kk + 1 and kk * item_block * 4 <= n_items
-    if prune and n_items % item_block:
-        # Zero rows pad the articles to whole blocks; their columns are masked below.
-        filler = np.zeros((n_blocks * item_block - n_items, items.shape[1]), items.dtype)
-        items = np.concatenate([items, filler])
-    scores = queries @ items.T
+    prune = _prunes(n_items, kk, item_block)
+    if prune and scores.shape[1] < n_blocks * item_block:
+        pad = np.full((len(scores), n_blocks * item_block - scores.shape[1]), -np.inf, scores.dtype)
+        scores = np.concatenate([scores, pad], axis=1)
     if scores.shape[1] > n_items:
         scores[:, n_items:] = -np.inf
     if exclude_positions is not None:
@@ -71,7 +94,7 @@ def top_k_dense(
     else:
         # Few blocks: pruning would keep most columns, select over all of them.
         cols = None
-        cand = scores
+        cand = scores[:, :n_items] if scores.shape[1] > n_items else scores
     if kk < cand.shape[1]:
         part = np.argpartition(cand, -kk, axis=1)[:, -kk:]
     else:
@@ -84,28 +107,52 @@ def top_k_dense(
     return positions, np.take_along_axis(part_scores, order, axis=1)
 
 
-def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool):
+def _exclusions(ids_column, position_of: dict) -> list:
+    return [
+        None
+        if ids is None or not len(ids)
+        else np.fromiter((position_of[i] for i in ids if i in position_of), dtype=np.int64)
+        for ids in ids_column
+    ]
+
+
+def _sparse_rows(block: pd.DataFrame, width: int):
+    """The block's sparse query rows (indices, values columns) as a CSR matrix."""
+    from scipy.sparse import csr_matrix
+
+    lengths = np.array([0 if ix is None else len(ix) for ix in block[QUERY_INDICES]])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    if indptr[-1]:
+        indices = np.concatenate([ix for ix in block[QUERY_INDICES] if ix is not None and len(ix)])
+        values = np.concatenate([v for v in block[QUERY_VALUES] if v is not None and len(v)])
+    else:
+        indices, values = np.empty(0, np.int64), np.empty(0, np.float32)
+    return csr_matrix(
+        (values.astype(np.float32), indices.astype(np.int64), indptr), shape=(len(block), width)
+    )
+
+
+def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool, sparse: bool):
     item_ids, item_matrix = bc.value
+    # Sparse queries multiply the matrix's transpose (d x n); one contiguous copy per worker.
+    by_dimension = np.ascontiguousarray(item_matrix.T) if sparse else None
     position_of = None
     for batch in batches:
         if batch.empty:
             continue
         for start in range(0, len(batch), block_rows):
             block = batch.iloc[start : start + block_rows]
-            queries = np.stack(block[QUERY_VECTOR].to_numpy()).astype(np.float32, copy=False)
             exclude = None
             if has_exclude:
                 if position_of is None:
                     position_of = {item: i for i, item in enumerate(item_ids)}
-                exclude = [
-                    None
-                    if ids is None or not len(ids)
-                    else np.fromiter(
-                        (position_of[i] for i in ids if i in position_of), dtype=np.int64
-                    )
-                    for ids in block[QUERY_EXCLUDE]
-                ]
-            positions, scores = top_k_dense(queries, item_matrix, k, exclude)
+                exclude = _exclusions(block[QUERY_EXCLUDE], position_of)
+            if sparse:
+                scores = np.asarray(_sparse_rows(block, item_matrix.shape[1]) @ by_dimension)
+                positions, scores = top_k_scores(scores, len(item_ids), k, exclude)
+            else:
+                queries = np.stack(block[QUERY_VECTOR].to_numpy()).astype(np.float32, copy=False)
+                positions, scores = top_k_dense(queries, item_matrix, k, exclude)
             n = positions.shape[1]
             out = pd.DataFrame(
                 {
@@ -126,9 +173,12 @@ def blocked_top_k(
 ) -> DataFrame:
     """Top ``k`` items per query row: (query_id, item_id, score), best first per query.
 
-    ``queries``: columns ``query_id`` (string), ``vector`` (array<float>) and optionally
-    ``exclude`` (array<string> of item ids not to return). ``item_ids`` (n,) strings and
-    ``item_matrix`` (n, d) are broadcast once to every executor.
+    ``queries``: columns ``query_id`` (string), the query as a dense ``vector``
+    (array<float> of length d) or sparse as ``indices`` (array<int>, positions in
+    0..d-1) and ``values`` (array<float>), and optionally ``exclude`` (array<string> of
+    item ids not to return). ``item_ids`` (n,) strings and ``item_matrix`` (n, d) are
+    broadcast once to every executor; a query's score for item i is its dot product
+    with row i.
     """
     spark = queries.sparkSession
     item_ids = np.asarray(item_ids, dtype=object)
@@ -139,8 +189,17 @@ def blocked_top_k(
         )
     bc = spark.sparkContext.broadcast((item_ids, item_matrix))
     has_exclude = QUERY_EXCLUDE in queries.columns
-    cols = [QUERY_ID, QUERY_VECTOR] + ([QUERY_EXCLUDE] if has_exclude else [])
-    fn = partial(_score_batches, bc=bc, k=k, block_rows=block_rows, has_exclude=has_exclude)
+    sparse = QUERY_INDICES in queries.columns
+    query_cols = [QUERY_INDICES, QUERY_VALUES] if sparse else [QUERY_VECTOR]
+    cols = [QUERY_ID, *query_cols] + ([QUERY_EXCLUDE] if has_exclude else [])
+    fn = partial(
+        _score_batches,
+        bc=bc,
+        k=k,
+        block_rows=block_rows,
+        has_exclude=has_exclude,
+        sparse=sparse,
+    )
     return queries.select(*cols).mapInPandas(
         fn, schema=f"{QUERY_ID} string, {ITEM_ID} string, {TOPK_SCORE} double"
     )
