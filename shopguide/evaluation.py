@@ -48,6 +48,9 @@ SOURCE_PROFILES: dict[str, dict] = {
         "als_rank": 128,
         "als_reg_param": 1.0,
         "als_alpha": 10.0,
+        # EASE's L2 by the same validation split: 100/200/300/500/800 gave nDCG@10
+        # 0.245/0.253/0.256/0.260/0.260 (benchmarks/results.md).
+        "itemitem_l2": 500.0,
     },
     "online-retail": {},
     "hm": {},
