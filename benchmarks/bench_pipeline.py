@@ -86,14 +86,23 @@ def bench(name: str, customers: int, articles: int, days: int) -> dict:
         source="generated",
         source_path=str(home / "data"),
     )
-    generate_shop(settings.source_path, customers=customers, articles=articles, days=days, end_date=RUN_DATE, seed=42)
+    generate_shop(
+        settings.source_path,
+        customers=customers,
+        articles=articles,
+        days=days,
+        end_date=RUN_DATE,
+        seed=42,
+    )
     with PeakMemory() as memory:
         t0 = time.perf_counter()
         run_pipeline(settings, RUN_DATE)
         total = time.perf_counter() - t0
     stop_local_session()
     wh = open_warehouse(settings)
-    runs = wh.query_df("SELECT task_durations, row_counts FROM published.pipeline_runs WHERE status = 'success'")
+    runs = wh.query_df(
+        "SELECT task_durations, row_counts FROM published.pipeline_runs WHERE status = 'success'"
+    )
     transactions = wh.scalar("SELECT count(*) FROM raw.transactions")
     return {
         "name": name,
@@ -115,7 +124,9 @@ def main() -> int:
         "",
         "`python benchmarks/run.py pipeline`: `run_pipeline` (the DAG's tasks) on generated shops, DuckDB, Spark local[*].",
         "",
-        "| shop | customers | articles | transactions | " + " | ".join(tasks) + " | total | peak RSS |",
+        "| shop | customers | articles | transactions | "
+        + " | ".join(tasks)
+        + " | total | peak RSS |",
         "|---|" + "---:|" * (len(tasks) + 5),
     ]
     for r in results:
@@ -124,7 +135,14 @@ def main() -> int:
             f"| {r['name']} | {r['customers']:,} | {r['articles']:,} | {r['transactions']:,} | {cells} | "
             f"{r['total_s']:.0f} s | {r['peak_gib']:.1f} GiB |"
         )
-    lines += ["", "Published rows: " + "; ".join(f"{r['name']}: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items()) for r in results)]
+    lines += [
+        "",
+        "Published rows: "
+        + "; ".join(
+            f"{r['name']}: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
+            for r in results
+        ),
+    ]
     text = "\n".join(lines)
     print(text)
     write_section("pipeline", text)

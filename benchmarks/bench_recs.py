@@ -93,25 +93,28 @@ Notes:
 - Settings were chosen on validation data carved from each training period, never on
   the test part: MovieLens ALS by the search in the tuning section; the ranker (logistic
   regression on the candidates' features) on the last days of training (time split) or a
-  random quarter of each customer's training ratings (random split).
+  random 10% of each customer's training ratings (random split).
 - Repeat purchases: bought articles are always candidates while the ranker trains, so it
   learns from the validation window how much a past purchase predicts the next one; the
   lists keep them when the window's repeat share (its purchases that re-buy an article
   bought before it) is at least `min_repeat_rate` (1%, unchanged).
 - MovieLens: `repurchase` is 0 by construction (`--exclude-seen` makes every already rated
-  film irrelevant). The bar is not met: widening the ALS search (28 settings, tuning
-  section) moved validation nDCG@10 from 0.269 to 0.270 and test ALS from 0.4545 to about
-  0.456; the validation-trained ranker puts nearly all its weight on the ALS score, so the
-  hybrid equals ALS (the blend neither helps nor hurts; no per-dataset switch). Closing
-  the gap to 0.475 needs a stronger collaborative signal than Spark's implicit ALS gives
-  here (e.g. an item-item source like EASE, 0.481 on this protocol), not more tuning.
+  film irrelevant). Spark's implicit ALS stays near 0.456 whatever the search (28
+  settings, tuning section). The hybrid passes the bar with two changes, both chosen on
+  the validation split: an item-to-item EASE source (L2 500 by the EASE tuning section;
+  features `f_itemitem`, `is_itemitem`, `f_itemitem_rank`), and the ranker's labels taken
+  from 10% instead of 25% of each customer's training ratings, so the models behind its
+  features are fit on nearly as much data as the final ones (validation hybrid nDCG@10
+  0.2725 with 10% against 0.2658 with 25%; ALS alone 0.2704). The margin over the bar
+  is small (0.476 against 0.475); EASE alone scores about 0.480 on this protocol.
 - H&M: the earlier 0.024 came from dropping every already bought article because the
   history's repeat rate (0.82% of purchase-days, 3 days of data) was under 1%. Now the
   decision uses the ranker's validation window (the last training day against the days
   before it), and the ranker is trained with repurchase candidates; the threshold itself
   was not changed after seeing test results.
-- Seconds: wall-clock with three of these runs and other engineers' test suites sharing
-  2 cores (load average 10-25), several times an idle machine's time."""
+- Seconds: wall-clock, one evaluation at a time, with a `make test` sharing the 2 cores
+  (load average about 5), so about twice an idle machine's time.
+"""
 
 
 def _best_baseline(result: dict) -> float:
@@ -323,6 +326,75 @@ def tune_als_movielens(grid: list[dict]) -> list[dict]:
         )
         print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def tune_ease_movielens(l2s: list[float]) -> list[dict]:
+    """EASE's L2 on the same VALIDATION split as :func:`tune_als_movielens` (the test
+    part is never looked at), through the Spark code the nightly run uses."""
+    import pandas as pd
+
+    from shopguide.evaluation import split_random_per_user
+    from shopguide.sources import read_source
+    from spark_jobs.common import get_spark
+    from spark_jobs.recs_baseline import top_k_per_customer
+    from spark_jobs.recs_common import RecsConfig
+    from spark_jobs.recs_itemitem import fit_itemitem, itemitem_candidates
+    from spark_jobs.recs_metrics import ranking_metrics
+
+    data = read_source("movielens", DATA / "movielens-100k")
+    train, _test = split_random_per_user(data.transactions, 0.25, 42)
+    fit, val = split_random_per_user(train, 0.25, 43)
+    spark = get_spark("shopguide-tune")
+    fit_df = spark.createDataFrame(
+        fit[["customer_id", "article_id"]].astype(str).assign(weight=1.0)
+    ).cache()
+    sellable = spark.createDataFrame(
+        pd.DataFrame({"article_id": sorted(data.articles["article_id"].astype(str))})
+    )
+    rows = []
+    for l2 in l2s:
+        started = time.time()
+        config = RecsConfig().replace(itemitem_l2=float(l2), itemitem_max_articles=5000)
+        model = fit_itemitem(fit_df, config)
+        seen = fit_df.select("customer_id", "article_id")
+        recs = top_k_per_customer(itemitem_candidates(model, fit_df, sellable, 10, seen), 10)
+        preds = recs.select("customer_id", "article_id", "score").toPandas()
+        m = ranking_metrics(val[["customer_id", "article_id"]].astype(str), preds, 10)
+        rows.append(
+            {
+                "itemitem_l2": l2,
+                "val_ndcg_at_10": round(m["ndcg_at_k"], 4),
+                "val_map_at_10": round(m["map_at_k"], 4),
+                "seconds": round(time.time() - started, 1),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def render_ease_tuning(rows: list[dict]) -> str:
+    best = max(rows, key=lambda r: r["val_ndcg_at_10"])
+    lines = [
+        "## Recommender tuning: MovieLens EASE on the validation split (issue 3)",
+        "",
+        "`python benchmarks/bench_recs.py --tune-ease`: the same fit/validation split as the",
+        "ALS search below (the test part is never looked at), EASE alone through the Spark",
+        "code of the nightly run (`spark_jobs/recs_itemitem.py`), unseen articles only.",
+        "",
+        "| itemitem_l2 | val nDCG@10 | val MAP@10 | seconds |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['itemitem_l2']} | {r['val_ndcg_at_10']} | {r['val_map_at_10']} | {r['seconds']} |"
+        for r in rows
+    ]
+    lines += [
+        "",
+        f"Best by validation nDCG@10: itemitem_l2 {best['itemitem_l2']} "
+        f"({best['val_ndcg_at_10']}); `SOURCE_PROFILES['movielens']` and the `RecsConfig` "
+        "default use 500. On this split the tuned ALS (0.270) is ahead of EASE alone.",
+    ]
+    return "\n".join(lines)
 
 
 def run_topk_speed(customers: int, articles: int, per_customer: int, rank: int) -> dict:
@@ -614,7 +686,16 @@ def main(argv: list[str] | None = None) -> int:
         "--grid",
         help='with --tune-als: JSON list of settings, e.g. \'[{"als_rank": 64, "als_reg_param": 4.0, "als_alpha": 10.0, "als_max_iter": 10}]\'',
     )
+    parser.add_argument(
+        "--tune-ease",
+        action="store_true",
+        help="only run the MovieLens EASE L2 validation search and add it to results.md",
+    )
     args = parser.parse_args(argv)
+    if args.tune_ease:
+        rows = tune_ease_movielens([100.0, 200.0, 300.0, 500.0, 800.0, 1500.0])
+        write_section("recs-tuning-ease", render_ease_tuning(rows))
+        return 0
     if args.topk_only:
         topk = run_topk_speed(args.customers, args.articles, 10, args.rank)
         print(json.dumps(topk), flush=True)

@@ -1,11 +1,11 @@
 """The AI shopping guide: candidates from every source, a learned ranker, business rules.
 
 For a run date D the recommender
-1. computes its model state as of a date (ALS factors, content vectors and profiles,
-   complements, popularity, trending) with :func:`build_state`;
-2. generates candidates per customer from ALS, repurchase, content similarity to
-   recent purchases and to the customer's content profile, outfit complements,
-   segment popularity and trending (:func:`candidate_features`);
+1. computes its model state as of a date (ALS factors, EASE weights, content vectors
+   and profiles, complements, popularity, trending) with :func:`build_state`;
+2. generates candidates per customer from ALS, item-to-item EASE, repurchase, content
+   similarity to recent purchases and to the customer's content profile, outfit
+   complements, segment popularity and trending (:func:`candidate_features`);
 3. ranks them with a logistic regression (Spark MLlib) on the candidates' features,
    trained on a validation window carved from the end of the training data (models
    fit before the window, labels = purchases in it); without enough validation
