@@ -44,19 +44,41 @@ def ensure_roles(settings: Settings, prefix: str | None = None) -> dict[str, str
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(published))
         for schema in (*PRIVATE_SCHEMAS, PUBLISHED_SCHEMA):
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            cur.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema), ident["pipeline"]))
-            cur.execute(sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema), ident["pipeline"]))
+            cur.execute(
+                sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), ident["pipeline"]
+                )
+            )
+            cur.execute(
+                sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), ident["pipeline"]
+                )
+            )
             if schema != PUBLISHED_SCHEMA:
-                cur.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
+                cur.execute(
+                    sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema))
+                )
         # BI: everything published, now and later.
-        cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(published, ident["bi"], ident["marketing"]))
-        cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, ident["bi"]))
-        cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(published, ident["bi"]))
+        cur.execute(
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(
+                published, ident["bi"], ident["marketing"]
+            )
+        )
+        cur.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(published, ident["bi"])
+        )
+        cur.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+                published, ident["bi"]
+            )
+        )
         # Marketing: the email list only.
         cur.execute("SELECT to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.email_campaign_list"])
         if cur.fetchone()[0] is not None:
             cur.execute(
-                sql.SQL("GRANT SELECT ON {}.{} TO {}").format(published, sql.Identifier("email_campaign_list"), ident["marketing"])
+                sql.SQL("GRANT SELECT ON {}.{} TO {}").format(
+                    published, sql.Identifier("email_campaign_list"), ident["marketing"]
+                )
             )
     return roles
 

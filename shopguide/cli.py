@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="write a synthetic shop in the H&M Kaggle schema")
-    gen.add_argument("--out", required=True, help="directory for articles/customers/transactions.parquet")
+    gen.add_argument(
+        "--out", required=True, help="directory for articles/customers/transactions.parquet"
+    )
     gen.add_argument("--customers", type=int, default=3000)
     gen.add_argument("--articles", type=int, default=1500)
     gen.add_argument("--days", type=int, default=365, help="days of history ending at --end-date")
@@ -40,15 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--catalogue", help="reuse a real H&M articles.parquet as the catalogue")
 
-    run = sub.add_parser("run", help="run the nightly pipeline's tasks for one date, outside the scheduler")
-    run.add_argument("--date", required=True, type=_date, help="run date: the day whose data is processed")
+    run = sub.add_parser(
+        "run", help="run the nightly pipeline's tasks for one date, outside the scheduler"
+    )
+    run.add_argument(
+        "--date", required=True, type=_date, help="run date: the day whose data is processed"
+    )
     run.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
     run.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
-    run.add_argument("--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)")
+    run.add_argument(
+        "--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)"
+    )
 
-    back = sub.add_parser("backfill", help="run the pipeline for every date in a range, oldest first")
+    back = sub.add_parser(
+        "backfill", help="run the pipeline for every date in a range, oldest first"
+    )
     back.add_argument("--from", dest="first", required=True, type=_date, help="first run date")
-    back.add_argument("--to", dest="last", required=True, type=_date, help="last run date (inclusive)")
+    back.add_argument(
+        "--to", dest="last", required=True, type=_date, help="last run date (inclusive)"
+    )
     back.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
     back.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
 
@@ -60,17 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("export", help="export a published list")
     exp_sub = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
-    email = exp_sub.add_parser("email", help="the email campaign list (opted-in customers only) as CSV")
+    email = exp_sub.add_parser(
+        "email", help="the email campaign list (opted-in customers only) as CSV"
+    )
     email.add_argument("--date", type=_date, help="run date; default: the latest published run")
     email.add_argument("--out", required=True, help="CSV file to write")
 
-    summ = sub.add_parser("summary", help="rows per published table for a run date, and where files are")
+    summ = sub.add_parser(
+        "summary", help="rows per published table for a run date, and where files are"
+    )
     summ.add_argument("--date", type=_date, help="default: the latest published run")
 
     ev = sub.add_parser("evaluate", help="offline evaluation of the models on real data")
     ev_sub = ev.add_subparsers(dest="what", required=True, metavar="WHAT")
     recs = ev_sub.add_parser("recs", help="recommendation quality vs baselines")
-    recs.add_argument("--source", required=True, choices=("hm", "online-retail", "movielens", "generated"))
+    recs.add_argument(
+        "--source", required=True, choices=("hm", "online-retail", "movielens", "generated")
+    )
     recs.add_argument("--path", required=True)
     recs.add_argument("--train-end", type=_date, help="first day of the test window (time split)")
     recs.add_argument("--test-days", type=int, default=7)
@@ -83,7 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     fc = ev_sub.add_parser("forecast", help="demand forecast quality vs baselines")
     fc.add_argument("--source", required=True, choices=("hm", "online-retail", "generated"))
     fc.add_argument("--path", required=True)
-    fc.add_argument("--train-end", required=True, type=_date, help="last day of training data; the forecast starts the day after")
+    fc.add_argument(
+        "--train-end",
+        required=True,
+        type=_date,
+        help="last day of training data; the forecast starts the day after",
+    )
     fc.add_argument("--horizon", type=int, default=28)
     fc.add_argument("--top", type=int, help="only the N articles with the most units in training")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
@@ -155,7 +178,9 @@ def _latest_run(wh) -> str | None:
 
     if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
         return None
-    value = wh.scalar(f"SELECT max(run_date) FROM {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} WHERE status = 'success'")
+    value = wh.scalar(
+        f"SELECT max(run_date) FROM {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} WHERE status = 'success'"
+    )
     return None if value is None else str(value)[:10]
 
 
@@ -167,14 +192,23 @@ def cmd_summary(args, settings=None) -> int:
     wh = open_warehouse(settings)
     run_date = args.date or _latest_run(wh)
     if run_date is None:
-        raise RuntimeError("nothing is published yet: run `make demo` or `shopguide run --date D` first")
+        raise RuntimeError(
+            "nothing is published yet: run `make demo` or `shopguide run --date D` first"
+        )
     print(f"\nshopguide run {run_date} — published tables ({settings.warehouse_kind}):")
     for table in [*PUBLISHED_TABLES, "pipeline_runs"]:
         rows = 0
         if wh.table_exists(PUBLISHED_SCHEMA, table):
-            rows = wh.scalar(f"SELECT count(*) FROM {qualified(PUBLISHED_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)", [run_date])
+            rows = wh.scalar(
+                f"SELECT count(*) FROM {qualified(PUBLISHED_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)",
+                [run_date],
+            )
         print(f"  {PUBLISHED_SCHEMA}.{table:<22} {int(rows):>9,} rows")
-    where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else settings.warehouse_url.split("@")[-1]
+    where = (
+        settings.duckdb_path
+        if settings.warehouse_kind == "duckdb"
+        else settings.warehouse_url.split("@")[-1]
+    )
     print(f"warehouse:  {where}")
     print(f"lake:       {settings.lake}/run_date={run_date}")
     print(f"data docs:  {settings.reports_dir / 'data_docs' / 'index.html'}")
@@ -189,7 +223,9 @@ def cmd_forget(args) -> int:
     if not removed:
         print("no rows held this customer; later loads will drop them all the same")
     for where, rows in removed.items():
-        print(f"{where}: {rows} {'partitions deleted' if where.startswith('lake') else 'rows removed'}")
+        print(
+            f"{where}: {rows} {'partitions deleted' if where.startswith('lake') else 'rows removed'}"
+        )
     return 0
 
 

@@ -18,7 +18,9 @@ def export_email_list(settings: Settings, run_date: str | None, out: str) -> tup
     wh = open_warehouse(settings)
     table = qualified(PUBLISHED_SCHEMA, "email_campaign_list")
     if not wh.table_exists(PUBLISHED_SCHEMA, "email_campaign_list"):
-        raise RuntimeError("published.email_campaign_list does not exist yet: run the pipeline first")
+        raise RuntimeError(
+            "published.email_campaign_list does not exist yet: run the pipeline first"
+        )
     if run_date is None:
         run_date = wh.scalar(f"SELECT max(run_date) FROM {table}")
         if run_date is None:

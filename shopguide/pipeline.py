@@ -86,7 +86,8 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
     counts = {}
     for name, (schema, relation) in SPARK_INPUT_RELATIONS.items():
         counts[name] = wh.export_parquet(
-            f"SELECT * FROM {qualified(schema, relation)}", input_path(settings.lake, run_date, name)
+            f"SELECT * FROM {qualified(schema, relation)}",
+            input_path(settings.lake, run_date, name),
         )
     return counts
 
@@ -94,7 +95,16 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
 def recommend(settings: Settings, run_date: str) -> dict:
     from shopguide.spark import run_spark_job
 
-    args = ["--lake", settings.lake, "--run-date", run_date, "--top-k", str(settings.top_k), "--model", settings.recommender]
+    args = [
+        "--lake",
+        settings.lake,
+        "--run-date",
+        run_date,
+        "--top-k",
+        str(settings.top_k),
+        "--model",
+        settings.recommender,
+    ]
     evaluate = settings.evaluate_recommendations and settings.recommender == "hybrid"
     if evaluate:
         args.append("--evaluate")
@@ -106,7 +116,14 @@ def recommend(settings: Settings, run_date: str) -> dict:
 def forecast(settings: Settings, run_date: str) -> dict:
     from shopguide.spark import run_spark_job
 
-    args = ["--lake", settings.lake, "--run-date", run_date, "--horizon", str(settings.forecast_horizon)]
+    args = [
+        "--lake",
+        settings.lake,
+        "--run-date",
+        run_date,
+        "--horizon",
+        str(settings.forecast_horizon),
+    ]
     if settings.forecast_backtest_origins:
         args += ["--backtest", str(settings.forecast_backtest_origins)]
     _clear_outputs(settings, run_date, ("forecast_metrics",))
@@ -144,13 +161,17 @@ def load_outputs(settings: Settings, run_date: str) -> dict:
                 frame = read_parquet(path)
             except (FileNotFoundError, OSError) as exc:
                 if name in REQUIRED_SPARK_OUTPUTS:
-                    raise PipelineError(f"Spark output {name} is missing at {path}: rerun the spark task group") from exc
+                    raise PipelineError(
+                        f"Spark output {name} is missing at {path}: rerun the spark task group"
+                    ) from exc
                 frame = pd.DataFrame(columns=[c for c in columns if c != "run_date"])
             frame = frame.assign(run_date=day)
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise PipelineError(f"Spark output {name} at {path} lacks columns {missing}")
-            counts[name] = wh.replace_rows(OUTPUTS_SCHEMA, name, frame, columns, "run_date", [day], con)
+            counts[name] = wh.replace_rows(
+                OUTPUTS_SCHEMA, name, frame, columns, "run_date", [day], con
+            )
             failpoint("load")
     return counts
 
@@ -176,11 +197,29 @@ def publish(settings: Settings, run_date: str) -> dict:
     finished = datetime.now(UTC).replace(tzinfo=None)
     started = min((r["started_at"] for r in task_runs), default=finished)
     row_counts = {
-        table: int(wh.scalar(f"SELECT count(*) FROM {qualified(CANDIDATE_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)", [run_date]) or 0)
+        table: int(
+            wh.scalar(
+                f"SELECT count(*) FROM {qualified(CANDIDATE_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)",
+                [run_date],
+            )
+            or 0
+        )
         for table in PUBLISHED_TABLES
     }
     durations = {r["task"]: round(float(r["duration_seconds"]), 2) for r in task_runs}
-    extra = [_pipeline_runs_insert(wh, run_date, "success", settings.source, started, finished, row_counts, durations, "published")]
+    extra = [
+        _pipeline_runs_insert(
+            wh,
+            run_date,
+            "success",
+            settings.source,
+            started,
+            finished,
+            row_counts,
+            durations,
+            "published",
+        )
+    ]
     published = wh.publish(run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra)
     from shopguide.access import ensure_roles
 
@@ -208,7 +247,9 @@ _FUNCS: dict[str, Callable[..., dict]] = {
     "validate_outputs": validate_outputs,
     "publish": publish,
 }
-STEPS: tuple[Step, ...] = tuple(Step(name, group, _FUNCS[name]) for group, names in TASK_GROUPS for name in names)
+STEPS: tuple[Step, ...] = tuple(
+    Step(name, group, _FUNCS[name]) for group, names in TASK_GROUPS for name in names
+)
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
@@ -224,13 +265,17 @@ def run_task(name: str, run_date: str, settings: Settings | None = None, **kwarg
         result = step.func(settings, run_date, **kwargs)
     except Exception as exc:
         reason = _one_line(exc)
-        _record_task(settings, run_date, name, "failed", started, time.perf_counter() - t0, {"error": reason})
+        _record_task(
+            settings, run_date, name, "failed", started, time.perf_counter() - t0, {"error": reason}
+        )
         _record_failed_run(settings, run_date, name, reason)
         log.error("shopguide %s for %s failed: %s", name, run_date, reason)
         notify_failure(settings, run_date, name, reason)
         raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
     _record_task(settings, run_date, name, "success", started, time.perf_counter() - t0, result)
-    log.info("shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result)
+    log.info(
+        "shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result
+    )
     return result
 
 
@@ -324,7 +369,9 @@ def _task_runs(wh, run_date: str) -> list[dict]:
     return df.to_dict("records")
 
 
-def _pipeline_runs_insert(wh, run_date, status, source, started, finished, row_counts, durations, message):
+def _pipeline_runs_insert(
+    wh, run_date, status, source, started, finished, row_counts, durations, message
+):
     cols = ", ".join(qident(c) for c in PIPELINE_RUNS_COLUMNS)
     marks = ", ".join(
         f"CAST({wh.param} AS DATE)" if c == "run_date" else wh.param for c in PIPELINE_RUNS_COLUMNS
@@ -340,7 +387,10 @@ def _pipeline_runs_insert(wh, run_date, status, source, started, finished, row_c
         json.dumps(durations, sort_keys=True),
         message,
     ]
-    return f"INSERT INTO {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} ({cols}) VALUES ({marks})", params
+    return (
+        f"INSERT INTO {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} ({cols}) VALUES ({marks})",
+        params,
+    )
 
 
 def _record_failed_run(settings: Settings, run_date: str, task: str, reason: str) -> None:
@@ -348,7 +398,9 @@ def _record_failed_run(settings: Settings, run_date: str, task: str, reason: str
     try:
         wh = open_warehouse(settings)
         now = datetime.now(UTC).replace(tzinfo=None)
-        sql, params = _pipeline_runs_insert(wh, run_date, "failed", settings.source, now, now, {}, {}, f"{task}: {reason}"[:2000])
+        sql, params = _pipeline_runs_insert(
+            wh, run_date, "failed", settings.source, now, now, {}, {}, f"{task}: {reason}"[:2000]
+        )
         with wh.transaction() as con:
             wh.ensure_table(con, PUBLISHED_SCHEMA, "pipeline_runs", PIPELINE_RUNS_COLUMNS)
             wh._exec(con, sql, params)

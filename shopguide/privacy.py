@@ -40,16 +40,30 @@ def customer_hash(customer_id: str) -> str:
 def forgotten_hashes(wh) -> set[str]:
     if not wh.table_exists(RAW_SCHEMA, FORGOTTEN_TABLE):
         return set()
-    return set(wh.query_df(f"SELECT customer_hash FROM {qualified(RAW_SCHEMA, FORGOTTEN_TABLE)}")["customer_hash"])
+    return set(
+        wh.query_df(f"SELECT customer_hash FROM {qualified(RAW_SCHEMA, FORGOTTEN_TABLE)}")[
+            "customer_hash"
+        ]
+    )
 
 
-def drop_forgotten(wh, customers: pd.DataFrame, transactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def drop_forgotten(
+    wh, customers: pd.DataFrame, transactions: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Ingest's filter: forgotten customers out, their purchases anonymized."""
     hashes = forgotten_hashes(wh)
     if not hashes:
         return customers, transactions, 0
-    gone = customers["customer_id"].map(lambda c: c is not None and customer_hash(c) in hashes).astype(bool)
-    buyers = transactions["customer_id"].map(lambda c: c is not None and customer_hash(c) in hashes).astype(bool)
+    gone = (
+        customers["customer_id"]
+        .map(lambda c: c is not None and customer_hash(c) in hashes)
+        .astype(bool)
+    )
+    buyers = (
+        transactions["customer_id"]
+        .map(lambda c: c is not None and customer_hash(c) in hashes)
+        .astype(bool)
+    )
     if buyers.any():
         transactions = transactions.copy()
         transactions.loc[buyers, "customer_id"] = None
@@ -81,13 +95,23 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
         digest = customer_hash(customer_id)
         forgotten = qualified(RAW_SCHEMA, FORGOTTEN_TABLE)
         wh._exec(con, f"DELETE FROM {forgotten} WHERE customer_hash = {wh.param}", [digest])
-        wh._exec(con, f"INSERT INTO {forgotten} VALUES ({wh.param}, {wh.param})", [digest, datetime.now(UTC).replace(tzinfo=None)])
+        wh._exec(
+            con,
+            f"INSERT INTO {forgotten} VALUES ({wh.param}, {wh.param})",
+            [digest, datetime.now(UTC).replace(tzinfo=None)],
+        )
         for schema, table in tables:
             target = qualified(schema, table)
             where = f"{qident('customer_id')} = {wh.param}"
-            counts[f"{schema}.{table}"] = _count(con, f"SELECT count(*) FROM {target} WHERE {where}", [customer_id])
+            counts[f"{schema}.{table}"] = _count(
+                con, f"SELECT count(*) FROM {target} WHERE {where}", [customer_id]
+            )
             if (schema, table) in ANONYMIZE:
-                wh._exec(con, f"UPDATE {target} SET {qident('customer_id')} = NULL WHERE {where}", [customer_id])
+                wh._exec(
+                    con,
+                    f"UPDATE {target} SET {qident('customer_id')} = NULL WHERE {where}",
+                    [customer_id],
+                )
             else:
                 wh._exec(con, f"DELETE FROM {target} WHERE {where}", [customer_id])
         if wh.table_exists(RAW_SCHEMA, "quarantine"):
@@ -95,7 +119,9 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
             # The quarantined row as JSON (sort_keys, default separators): match the field.
             needle = "%" + json.dumps({"customer_id": customer_id})[1:-1] + "%"
             where = f"{qident('record')} LIKE {wh.param}"
-            counts[f"{RAW_SCHEMA}.quarantine"] = _count(con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle])
+            counts[f"{RAW_SCHEMA}.quarantine"] = _count(
+                con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle]
+            )
             wh._exec(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
     counts["lake run partitions"] = _clear_lake(settings.lake)
     return {k: v for k, v in counts.items() if v}
@@ -117,7 +143,11 @@ def _clear_lake(lake: str) -> int:
         entries = filesystem.get_file_info(fs.FileSelector(root, allow_not_found=True))
     except FileNotFoundError:
         return 0
-    runs = [e.path for e in entries if e.type == fs.FileType.Directory and e.base_name.startswith("run_date=")]
+    runs = [
+        e.path
+        for e in entries
+        if e.type == fs.FileType.Directory and e.base_name.startswith("run_date=")
+    ]
     for path in runs:
         delete_path(path if "://" not in lake else f"{lake.rstrip('/')}/{path.rsplit('/', 1)[-1]}")
     return len(runs)

@@ -66,7 +66,11 @@ class Settings:
 
     @property
     def warehouse_kind(self) -> str:
-        return "postgres" if self.warehouse_url.startswith(("postgresql://", "postgres://")) else "duckdb"
+        return (
+            "postgres"
+            if self.warehouse_url.startswith(("postgresql://", "postgres://"))
+            else "duckdb"
+        )
 
     @property
     def duckdb_path(self) -> Path:
@@ -107,12 +111,17 @@ def load_settings(**overrides) -> Settings:
         quarantine_max_rate=_env_float("SHOPGUIDE_QUARANTINE_MAX_RATE", 0.05),
         shop_opened=_env("SHOPGUIDE_SHOP_OPENED", "1995-01-01"),
         alert_webhook=_env("SHOPGUIDE_ALERT_WEBHOOK", ""),
-        evaluate_recommendations=_env("SHOPGUIDE_EVALUATE_RECOMMENDATIONS", "1") not in ("0", "false", "no"),
+        evaluate_recommendations=_env("SHOPGUIDE_EVALUATE_RECOMMENDATIONS", "1")
+        not in ("0", "false", "no"),
         forecast_backtest_origins=_env_int("SHOPGUIDE_FORECAST_BACKTEST_ORIGINS", 3),
         recommender=_env("SHOPGUIDE_RECOMMENDER", "hybrid"),
     )
     if settings.recommender not in RECOMMENDERS:
-        raise ValueError(f"SHOPGUIDE_RECOMMENDER={settings.recommender!r}: choose one of {', '.join(RECOMMENDERS)}")
+        raise ValueError(
+            f"SHOPGUIDE_RECOMMENDER={settings.recommender!r}: choose one of {', '.join(RECOMMENDERS)}"
+        )
     if settings.source not in SOURCES:
-        raise ValueError(f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")
+        raise ValueError(
+            f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}"
+        )
     return settings.with_(**overrides) if overrides else settings

@@ -27,7 +27,9 @@ def _zip_jobs(dest: Path) -> Path:
     return archive
 
 
-def spark_submit_command(settings: Settings, job: str, args: list[str], py_files: Path) -> list[str]:
+def spark_submit_command(
+    settings: Settings, job: str, args: list[str], py_files: Path
+) -> list[str]:
     pyspark_home = Path(importlib.import_module("pyspark").__file__).parent
     submit = os.environ.get("SPARK_SUBMIT") or str(pyspark_home / "bin" / "spark-submit")
     return [

@@ -156,7 +156,11 @@ class Warehouse:
                 self.ensure_table(con, published_schema, table, columns)
                 target = qualified(published_schema, table)
                 cols = ", ".join(qident(c) for c in columns)
-                self._exec(con, f"DELETE FROM {target} WHERE run_date = CAST({self.param} AS DATE)", [run_date])
+                self._exec(
+                    con,
+                    f"DELETE FROM {target} WHERE run_date = CAST({self.param} AS DATE)",
+                    [run_date],
+                )
                 self._exec(
                     con,
                     f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {qualified(candidate_schema, table)} "
@@ -223,13 +227,20 @@ class DuckDBWarehouse(Warehouse):
         Path(local).parent.mkdir(parents=True, exist_ok=True)
         con = self.connect()
         try:
-            con.execute(f"COPY ({sql}) TO '{local.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)", params or ())
-            return con.execute(f"SELECT count(*) FROM read_parquet('{local.replace(chr(39), chr(39) * 2)}')").fetchone()[0]
+            con.execute(
+                f"COPY ({sql}) TO '{local.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)",
+                params or (),
+            )
+            return con.execute(
+                f"SELECT count(*) FROM read_parquet('{local.replace(chr(39), chr(39) * 2)}')"
+            ).fetchone()[0]
         finally:
             con.close()
 
     def _rowcount_for(self, con, target: str, run_date: str) -> int:
-        return con.execute(f"SELECT count(*) FROM {target} WHERE run_date = CAST(? AS DATE)", [run_date]).fetchone()[0]
+        return con.execute(
+            f"SELECT count(*) FROM {target} WHERE run_date = CAST(? AS DATE)", [run_date]
+        ).fetchone()[0]
 
     def dbt_env(self) -> dict[str, str]:
         return {"SHOPGUIDE_DUCKDB_PATH": str(self.path)}
@@ -263,14 +274,18 @@ class PostgresWarehouse(Warehouse):
         df.to_csv(buf, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S")
         buf.seek(0)
         with con.cursor() as cur:
-            copy_sql = f"COPY {qualified(schema, table)} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            copy_sql = (
+                f"COPY {qualified(schema, table)} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            )
             with cur.copy(copy_sql) as copy:
                 while chunk := buf.read(1 << 20):
                     copy.write(chunk)
 
     def _rowcount_for(self, con, target: str, run_date: str) -> int:
         with con.cursor() as cur:
-            cur.execute(f"SELECT count(*) FROM {target} WHERE run_date = CAST(%s AS DATE)", [run_date])
+            cur.execute(
+                f"SELECT count(*) FROM {target} WHERE run_date = CAST(%s AS DATE)", [run_date]
+            )
             return cur.fetchone()[0]
 
     def dbt_env(self) -> dict[str, str]:

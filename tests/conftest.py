@@ -39,7 +39,9 @@ def spark():
 # printed "Logging error" tracebacks under the test summary.
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
-PG_ADMIN_URL = os.environ.get("SHOPGUIDE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SHOPGUIDE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture

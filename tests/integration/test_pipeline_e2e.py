@@ -37,25 +37,41 @@ def published(wh, table: str, run_date: str = RUN_DATE) -> pd.DataFrame:
         "model_metrics": "model, k",
         "forecast_metrics": "level, model, horizon",
     }[table]
-    df = wh.query_df(f"SELECT * FROM published.{table} WHERE run_date = CAST({wh.param} AS DATE) ORDER BY {order}", [run_date])
+    df = wh.query_df(
+        f"SELECT * FROM published.{table} WHERE run_date = CAST({wh.param} AS DATE) ORDER BY {order}",
+        [run_date],
+    )
     return df.reset_index(drop=True)
 
 
 def check_published_run(settings) -> dict[str, pd.DataFrame]:
     wh = open_warehouse(settings)
     tables = {t: published(wh, t) for t in PUBLISHED_TABLES}
-    recs, forecast, email = tables["recommendations"], tables["demand_forecast"], tables["email_campaign_list"]
+    recs, forecast, email = (
+        tables["recommendations"],
+        tables["demand_forecast"],
+        tables["email_campaign_list"],
+    )
     customers = wh.query_df("SELECT customer_id, is_opted_in FROM marts.customer_profiles")
     # Every customer gets a full list of distinct, sellable articles.
     assert recs["customer_id"].nunique() == len(customers)
     assert recs.groupby("customer_id")["rank"].max().eq(settings.top_k).all()
     assert not recs.duplicated(["customer_id", "article_id"]).any()
     assert recs["reason"].str.len().gt(0).all()
-    sellable = set(wh.query_df("SELECT article_id FROM marts.article_features WHERE is_sellable")["article_id"])
+    sellable = set(
+        wh.query_df("SELECT article_id FROM marts.article_features WHERE is_sellable")["article_id"]
+    )
     assert set(recs["article_id"]) <= sellable
     # 28 days ahead for the sellable articles, with ordered intervals.
-    assert forecast.groupby("article_id")["forecast_date"].nunique().eq(settings.forecast_horizon).all()
-    assert (forecast["units_p10"] <= forecast["units_p50"]).all() and (forecast["units_p50"] <= forecast["units_p90"]).all()
+    assert (
+        forecast.groupby("article_id")["forecast_date"]
+        .nunique()
+        .eq(settings.forecast_horizon)
+        .all()
+    )
+    assert (forecast["units_p10"] <= forecast["units_p50"]).all() and (
+        forecast["units_p50"] <= forecast["units_p90"]
+    ).all()
     # Privacy: only opted-in customers are in the marketing list.
     opted_in = set(customers.loc[customers["is_opted_in"].astype(bool), "customer_id"])
     assert len(email) > 0 and set(email["customer_id"]) <= opted_in
@@ -91,7 +107,9 @@ def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path):
     broken.mkdir()
     for name in ("articles", "customers"):
         (broken / f"{name}.parquet").write_bytes((shop_dir / f"{name}.parquet").read_bytes())
-    pd.read_parquet(shop_dir / "transactions.parquet").drop(columns=["price"]).to_parquet(broken / "transactions.parquet")
+    pd.read_parquet(shop_dir / "transactions.parquet").drop(columns=["price"]).to_parquet(
+        broken / "transactions.parquet"
+    )
     with pytest.raises(PipelineError, match=r"ingest failed .*transactions.parquet.*price"):
         run_pipeline(settings.with_(source_path=str(broken)), RUN_DATE)
     wh = open_warehouse(settings)

@@ -67,7 +67,11 @@ def standalone_cluster(tmp_path_factory):
     )  # fmt: skip
     worker = None
     try:
-        _wait(lambda: urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2).status == 200, 90, "the Spark master")
+        _wait(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2).status == 200,
+            90,
+            "the Spark master",
+        )
         worker = subprocess.Popen(
             [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", "--host", "127.0.0.1",
              "--cores", "2", "--memory", "2g", "--webui-port", str(worker_ui)],
@@ -112,7 +116,15 @@ def _write_forecast_inputs(lake: str, run_date: str) -> None:
     for i, day in enumerate(days):
         for article, base in (("0000000001", 5), ("0000000002", 2)):
             units = base + (3 if day.weekday() >= 5 else 0) + (i % 3)
-            rows.append({"article_id": article, "sale_date": day, "units": float(units), "revenue": units * 10.0, "customers": units})
+            rows.append(
+                {
+                    "article_id": article,
+                    "sale_date": day,
+                    "units": float(units),
+                    "revenue": units * 10.0,
+                    "customers": units,
+                }
+            )
     write_parquet(articles, input_path(lake, run_date, "articles"))
     write_parquet(pd.DataFrame(rows), input_path(lake, run_date, "daily_sales"))
 
@@ -123,7 +135,9 @@ def test_forecast_job_runs_on_a_standalone_cluster(standalone_cluster, tmp_path)
     run_date = "2024-03-31"
     _write_forecast_inputs(settings.lake, run_date)
 
-    run_spark_job(settings, "forecast", ["--lake", settings.lake, "--run-date", run_date, "--horizon", "14"])
+    run_spark_job(
+        settings, "forecast", ["--lake", settings.lake, "--run-date", run_date, "--horizon", "14"]
+    )
 
     forecast = read_parquet(output_path(settings.lake, run_date, "demand_forecast"))
     assert set(forecast["article_id"]) == {"0000000001", "0000000002", "0000000003"}

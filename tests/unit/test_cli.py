@@ -26,11 +26,22 @@ def test_run_needs_a_valid_date():
 
 def run_cli(*args: str, env_home) -> subprocess.CompletedProcess:
     env = {"SHOPGUIDE_HOME": str(env_home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "shopguide.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "shopguide.cli", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_failed_run_exits_non_zero_with_one_line(tmp_path):
-    proc = run_cli("run", "--date", "2024-06-30", "--source", "hm", "--path", str(tmp_path / "missing"), env_home=tmp_path)
+    proc = run_cli(
+        "run",
+        "--date",
+        "2024-06-30",
+        "--source",
+        "hm",
+        "--path",
+        str(tmp_path / "missing"),
+        env_home=tmp_path,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -15,13 +15,28 @@ def load():
 
 def test_services_present():
     services = load()["services"]
-    for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "airflow-init", "airflow-db", "warehouse-db", "spark-master", "spark-worker"):
+    for name in (
+        "airflow-api-server",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+        "airflow-init",
+        "airflow-db",
+        "warehouse-db",
+        "spark-master",
+        "spark-worker",
+    ):
         assert name in services, name
 
 
 def test_airflow_uses_local_executor_postgres_metadata_and_the_repo():
     services = load()["services"]
-    for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+    for name in (
+        "airflow-api-server",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+    ):
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")

@@ -100,7 +100,10 @@ def test_coverage_novelty_diversity_hand_computed():
 def test_random_per_user_split_is_stratified_and_seeded():
     from shopguide.evaluation import split_random_per_user
 
-    tx = _frame([("u1", f"a{i}") for i in range(8)] + [("u2", f"b{i}") for i in range(4)] + [(None, "z")], ["customer_id", "article_id"])
+    tx = _frame(
+        [("u1", f"a{i}") for i in range(8)] + [("u2", f"b{i}") for i in range(4)] + [(None, "z")],
+        ["customer_id", "article_id"],
+    )
     train, test = split_random_per_user(tx, 0.25, seed=42)
     # u1: round(8 * 0.75) = 6 train, 2 test; u2: 3 train, 1 test; anonymous rows dropped.
     assert train.groupby("customer_id").size().to_dict() == {"u1": 6, "u2": 3}

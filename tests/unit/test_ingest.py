@@ -13,7 +13,9 @@ from shopguide.warehouse import open_warehouse
 from support import make_settings
 
 
-def shop(transactions: list[tuple], articles=("0000000001", "0000000002"), customers=("c1", "c2")) -> SourceData:
+def shop(
+    transactions: list[tuple], articles=("0000000001", "0000000002"), customers=("c1", "c2")
+) -> SourceData:
     return SourceData(
         customers=pd.DataFrame(
             {
@@ -35,9 +37,14 @@ def shop(transactions: list[tuple], articles=("0000000001", "0000000002"), custo
             }
         ),
         transactions=pd.DataFrame(
-            transactions, columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"]
+            transactions,
+            columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"],
         ).assign(t_dat=lambda d: pd.to_datetime(d["t_dat"], errors="coerce")),
-        files={"transactions": "/data/transactions.csv", "articles": "/data/articles.csv", "customers": "/data/customers.csv"},
+        files={
+            "transactions": "/data/transactions.csv",
+            "articles": "/data/articles.csv",
+            "customers": "/data/customers.csv",
+        },
     )
 
 
@@ -55,7 +62,9 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     result = ingest(settings, "2024-01-05", shop(GOOD + bad))
     assert result["transactions"] == 40 and result["quarantined"] == 4
     wh = open_warehouse(settings)
-    q = wh.query_df("SELECT source, entity, row_number, reason, record FROM raw.quarantine ORDER BY row_number")
+    q = wh.query_df(
+        "SELECT source, entity, row_number, reason, record FROM raw.quarantine ORDER BY row_number"
+    )
     assert set(q["source"]) == {"/data/transactions.csv"}
     assert q["row_number"].tolist() == [41, 42, 43, 44]  # 1-based rows of the file
     reasons = " | ".join(q["reason"])
@@ -67,7 +76,10 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
 def test_too_many_bad_rows_stop_the_run_and_load_nothing(tmp_path):
     settings = make_settings(tmp_path, quarantine_max_rate=0.05)
     bad = [("2024-01-02", "c1", "0000000001", 0.0, 2, 1)] * 10
-    with pytest.raises(IngestError, match=r"transactions from /data/transactions.csv: 10 of 50 rows .*price is zero or negative"):
+    with pytest.raises(
+        IngestError,
+        match=r"transactions from /data/transactions.csv: 10 of 50 rows .*price is zero or negative",
+    ):
         ingest(settings, "2024-01-05", shop(GOOD + bad))
     assert not open_warehouse(settings).table_exists("raw", "transactions")
 
@@ -97,7 +109,9 @@ def test_run_date_bounds_the_load_and_later_runs_append_only_their_window(tmp_pa
 
 def test_duplicate_and_keyless_dimension_rows_are_quarantined(tmp_path):
     settings = make_settings(tmp_path, quarantine_max_rate=0.5)
-    data = shop(GOOD, articles=("0000000001", "0000000001", "0000000002"), customers=("c1", "c1", "c2"))
+    data = shop(
+        GOOD, articles=("0000000001", "0000000001", "0000000002"), customers=("c1", "c1", "c2")
+    )
     data.customers.loc[1, "age"] = 400.0
     result = ingest(settings, "2024-01-05", data)
     assert result["articles"] == 2 and result["customers"] == 2
@@ -117,5 +131,12 @@ def test_articles_keep_the_day_they_first_appeared(tmp_path):
     later = shop(GOOD, articles=("0000000001", "0000000002", "0000000003"))
     ingest(settings, "2024-01-06", later)
     ingest(settings, "2024-01-07", later)
-    seen = {k: str(v)[:10] for k, v in wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values}
-    assert seen == {"0000000001": "2024-01-01", "0000000002": "2024-01-01", "0000000003": "2024-01-06"}
+    seen = {
+        k: str(v)[:10]
+        for k, v in wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values
+    }
+    assert seen == {
+        "0000000001": "2024-01-01",
+        "0000000002": "2024-01-01",
+        "0000000003": "2024-01-06",
+    }

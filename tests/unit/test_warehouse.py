@@ -20,7 +20,13 @@ COLUMNS = {"day": "DATE", "name": "VARCHAR", "value": "DOUBLE PRECISION"}
 
 
 def frame(day: str, *values: float) -> pd.DataFrame:
-    return pd.DataFrame({"day": [date.fromisoformat(day)] * len(values), "name": [f"n{i}" for i in range(len(values))], "value": list(values)})
+    return pd.DataFrame(
+        {
+            "day": [date.fromisoformat(day)] * len(values),
+            "name": [f"n{i}" for i in range(len(values))],
+            "value": list(values),
+        }
+    )
 
 
 def test_replace_rows_is_idempotent_and_keyed(any_settings):
@@ -28,7 +34,9 @@ def test_replace_rows_is_idempotent_and_keyed(any_settings):
     wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
     wh.replace_rows("raw", "t", frame("2024-01-02", 3), COLUMNS, "day", [date(2024, 1, 2)])
     wh.replace_rows("raw", "t", frame("2024-01-01", 1, 2), COLUMNS, "day", [date(2024, 1, 1)])
-    got = wh.query_df('SELECT day, count(*) AS n, sum(value) AS s FROM raw.t GROUP BY day ORDER BY day')
+    got = wh.query_df(
+        "SELECT day, count(*) AS n, sum(value) AS s FROM raw.t GROUP BY day ORDER BY day"
+    )
     assert got["n"].tolist() == [2, 1]
     assert got["s"].tolist() == [3.0, 3.0]
 
@@ -55,7 +63,9 @@ def _candidates(wh, run_date: str, n: int) -> None:
     )
     for table, columns in PUBLISHED_TABLES.items():
         df = recs if table == "recommendations" else pd.DataFrame(columns=list(columns))
-        wh.replace_rows("publish_candidates", table, df, columns, "run_date", [date.fromisoformat(run_date)])
+        wh.replace_rows(
+            "publish_candidates", table, df, columns, "run_date", [date.fromisoformat(run_date)]
+        )
 
 
 def test_publish_swaps_one_run_atomically(any_settings):
@@ -71,7 +81,13 @@ def test_publish_swaps_one_run_atomically(any_settings):
     # leaves the previous complete run in place.
     _candidates(wh, "2024-01-01", 7)
     with pytest.raises(ENGINE_ERRORS):
-        wh.publish("2024-01-01", PUBLISHED_TABLES, "publish_candidates", "published", extra=[("SELECT * FROM no_such_table", [])])
+        wh.publish(
+            "2024-01-01",
+            PUBLISHED_TABLES,
+            "publish_candidates",
+            "published",
+            extra=[("SELECT * FROM no_such_table", [])],
+        )
     assert wh.scalar("SELECT count(*) FROM published.recommendations") == 5
 
 
