@@ -57,8 +57,12 @@ demo: install
 	$(BIN)/shopguide export email --date $(DEMO_RUN_DATE) --out "$(SHOPGUIDE_HOME)/exports/email_$(DEMO_RUN_DATE).csv"; \
 	echo "demo finished in $$(( $$(date +%s) - start )) s"
 
+# Two pytest workers: the end-to-end runs wait on JVM starts, dbt and Postgres about half
+# of their time, so two share the 2 cores well.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25
 
 bench: install
 	$(BIN)/python benchmarks/run.py

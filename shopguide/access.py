@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from psycopg import sql
+from psycopg import errors, sql
 
 from shopguide.schema import CANDIDATE_SCHEMA, OUTPUTS_SCHEMA, PUBLISHED_SCHEMA, RAW_SCHEMA
 from shopguide.settings import Settings
@@ -40,7 +40,14 @@ def ensure_roles(settings: Settings, prefix: str | None = None) -> dict[str, str
         for name in roles.values():
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
             if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+                # Roles belong to the server, not the database: another warehouse on the
+                # same server may create this one at the same moment.
+                cur.execute("SAVEPOINT create_role")
+                try:
+                    cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+                    cur.execute("RELEASE SAVEPOINT create_role")
+                except (errors.DuplicateObject, errors.UniqueViolation):
+                    cur.execute("ROLLBACK TO SAVEPOINT create_role")
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(published))
         for schema in (*PRIVATE_SCHEMAS, PUBLISHED_SCHEMA):
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

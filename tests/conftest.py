@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -28,7 +29,7 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
     yield session
@@ -86,3 +87,53 @@ def any_settings(request, tmp_path):
     if request.param == "duckdb":
         return make_settings(tmp_path)
     return make_settings(tmp_path, request.getfixturevalue("pg_url"))
+
+
+# -- the reliability summary (tests/reliability) ----------------------------------------
+# It lives here because under pytest-xdist the controller collects nothing, so only this
+# conftest is loaded there; workers hand over their ledgers (tests/reliability/conftest.py).
+_WORKER_LEDGERS: list[dict] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    data = getattr(node, "workeroutput", {}).get("shopguide_ledger")
+    if data:
+        _WORKER_LEDGERS.append(json.loads(data))
+
+
+def pytest_terminal_summary(terminalreporter):
+    harness = sys.modules.get("harness")  # loaded when this process ran reliability tests
+    if harness is None and not _WORKER_LEDGERS:
+        return
+    if harness is None:
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reliability"))
+        import harness
+    ledger = harness.Ledger()
+    if not hasattr(terminalreporter.config, "workerinput"):
+        ledger.merge(json.loads(harness.LEDGER.to_json()))
+    for other in _WORKER_LEDGERS:
+        ledger.merge(other)
+    if ledger.empty():
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("reliability summary")
+    levels: dict[str, int] = {}
+    for _, level, _ in ledger.bad_inputs:
+        levels[level] = levels.get(level, 0) + 1
+    write(
+        f"bad input kinds tried: {len(ledger.bad_inputs)} ({', '.join(f'{n} {k}' for k, n in sorted(levels.items()))})"
+    )
+    for kind, level, outcome in ledger.bad_inputs:
+        write(f"  {kind:<44} {level:<11} {outcome}")
+    write(f"faults injected (SIGKILL): {len(ledger.faults)}")
+    for f in ledger.faults:
+        write(
+            f"  {f['backend']:<9} killed during {f['point']:<8} published kept previous run: {f['kept']!s:<5} "
+            f"rerun equals clean run: {f['equal']!s:<5} rows lost: {f['rows_lost']}"
+        )
+    lost = sum(int(f["rows_lost"]) for f in ledger.faults)
+    write(f"rows lost: {lost}")
+    write(f"concurrent reader queries: {ledger.reader_queries}, mixed reads: {ledger.mixed_reads}")
+    for what, result in ledger.checks:
+        write(f"  {what}: {result}")

@@ -3,6 +3,7 @@ snapshots of the published tables, and the ledger behind the suite's summary tab
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,17 @@ class Ledger:
 
     def empty(self) -> bool:
         return not (self.bad_inputs or self.faults or self.checks)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    def merge(self, other: dict) -> None:
+        """Add another process's ledger (``to_json`` output, parsed)."""
+        self.bad_inputs += [tuple(row) for row in other["bad_inputs"]]
+        self.faults += other["faults"]
+        self.reader_queries += other["reader_queries"]
+        self.mixed_reads += other["mixed_reads"]
+        self.checks += [tuple(row) for row in other["checks"]]
 
 
 LEDGER = Ledger()

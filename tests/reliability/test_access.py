@@ -53,3 +53,38 @@ def test_roles_see_only_what_they_may(tmp_path, pg_url):
         )
     finally:
         drop_roles(settings, prefix)
+
+
+def test_two_warehouses_of_one_server_create_the_roles_at_once(tmp_path, pg_databases):
+    """Roles are server-wide: two warehouses publishing at the same moment both succeed."""
+    import threading
+
+    prefix = f"sgrace_{uuid.uuid4().hex[:6]}"
+    settings = [make_settings(tmp_path / f"w{i}", pg_databases()) for i in range(2)]
+    for s in settings:
+        ensure_published_tables(s)
+    start, errors = threading.Barrier(2), []
+
+    def create(s) -> None:
+        start.wait()
+        try:
+            ensure_roles(s, prefix)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in settings]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        for s in settings:
+            assert can_read(s.warehouse_url, f"{prefix}_bi", "published.recommendations")
+    finally:
+        # A role goes only once no database grants it anything.
+        with psycopg.connect(settings[0].warehouse_url, autocommit=True) as con:
+            for kind in ("pipeline", "bi", "marketing"):
+                role = psycopg.sql.Identifier(f"{prefix}_{kind}")
+                con.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(role))
+        drop_roles(settings[1], prefix)
