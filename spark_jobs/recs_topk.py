@@ -133,9 +133,9 @@ def _sparse_rows(block: pd.DataFrame, width: int):
 
 
 def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool, sparse: bool):
+    # Dense queries get the (n, d) matrix, sparse ones its transpose (d, n): a CSR block
+    # times a row-major matrix needs no copy.
     item_ids, item_matrix = bc.value
-    # Sparse queries multiply the matrix's transpose (d x n); one contiguous copy per worker.
-    by_dimension = np.ascontiguousarray(item_matrix.T) if sparse else None
     position_of = None
     for batch in batches:
         if batch.empty:
@@ -148,7 +148,7 @@ def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool, spar
                     position_of = {item: i for i, item in enumerate(item_ids)}
                 exclude = _exclusions(block[QUERY_EXCLUDE], position_of)
             if sparse:
-                scores = np.asarray(_sparse_rows(block, item_matrix.shape[1]) @ by_dimension)
+                scores = np.asarray(_sparse_rows(block, item_matrix.shape[0]) @ item_matrix)
                 positions, scores = top_k_scores(scores, len(item_ids), k, exclude)
             else:
                 queries = np.stack(block[QUERY_VECTOR].to_numpy()).astype(np.float32, copy=False)
@@ -187,9 +187,10 @@ def blocked_top_k(
         raise ValueError(
             f"item_matrix shape {item_matrix.shape} does not match {len(item_ids)} item ids"
         )
-    bc = spark.sparkContext.broadcast((item_ids, item_matrix))
     has_exclude = QUERY_EXCLUDE in queries.columns
     sparse = QUERY_INDICES in queries.columns
+    shipped = np.ascontiguousarray(item_matrix.T) if sparse else item_matrix
+    bc = spark.sparkContext.broadcast((item_ids, shipped))
     query_cols = [QUERY_INDICES, QUERY_VALUES] if sparse else [QUERY_VECTOR]
     cols = [QUERY_ID, *query_cols] + ([QUERY_EXCLUDE] if has_exclude else [])
     fn = partial(
