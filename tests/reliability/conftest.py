@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite, and the summary table it prints at the end."""
+"""Fixtures of the reliability suite; its summary table is printed by tests/conftest.py."""
 
 from __future__ import annotations
 

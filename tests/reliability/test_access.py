@@ -81,6 +81,9 @@ def test_two_warehouses_of_one_server_create_the_roles_at_once(tmp_path, pg_data
         assert errors == []
         for s in settings:
             assert can_read(s.warehouse_url, f"{prefix}_bi", "published.recommendations")
+        LEDGER.checks.append(
+            ("postgres roles from two warehouses at once", "both create and grant, no collision")
+        )
     finally:
         # A role goes only once no database grants it anything.
         with psycopg.connect(settings[0].warehouse_url, autocommit=True) as con:
