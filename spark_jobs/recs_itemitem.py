@@ -24,7 +24,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, RecsConfig
+from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, WEIGHT, RecsConfig
 from spark_jobs.recs_topk import (
     ITEM_ID,
     QUERY_EXCLUDE,
@@ -77,7 +77,7 @@ def fit_itemitem(interactions: DataFrame, config: RecsConfig) -> ItemItemModel |
     """EASE on the distinct (customer, article) pairs of ``interactions`` (weight > 0),
     over the ``itemitem_max_articles`` articles with the most customers."""
     pairs = (
-        interactions.where(F.col("weight") > 0)
+        interactions.where(F.col(WEIGHT) > 0)
         .select(CUSTOMER_ID, ARTICLE_ID)
         .where(F.col(CUSTOMER_ID).isNotNull())
         .distinct()
@@ -135,18 +135,18 @@ def itemitem_candidates(
             [], f"{CUSTOMER_ID} string, {ARTICLE_ID} string, {SCORE} double, {REASON} string"
         )
     queries = (
-        interactions.where(F.col("weight") > 0)
+        interactions.where(F.col(WEIGHT) > 0)
         .join(F.broadcast(vocabulary_index(spark, model.article_ids)), ARTICLE_ID)
         .groupBy(F.col(CUSTOMER_ID).alias(QUERY_ID))
         .agg(
             F.sort_array(
-                F.collect_list(F.struct(ARTICLE_IDX, F.col("weight").cast("float").alias("weight")))
+                F.collect_list(F.struct(ARTICLE_IDX, F.col(WEIGHT).cast("float").alias(WEIGHT)))
             ).alias("_q")
         )
         .select(
             QUERY_ID,
             F.col(f"_q.{ARTICLE_IDX}").alias(QUERY_INDICES),
-            F.col("_q.weight").alias(QUERY_VALUES),
+            F.col(f"_q.{WEIGHT}").alias(QUERY_VALUES),
         )
     )
     if exclude is not None:
