@@ -28,6 +28,7 @@ from spark_jobs.recs_common import (
     OUT_RECOMMENDATIONS,
     OUT_SIMILAR_ARTICLES,
     RecsConfig,
+    timed,
 )
 
 
@@ -88,13 +89,21 @@ def main(argv: list[str] | None = None) -> None:
             cut = shift_date(args.run_date, -args.holdout_days)
             ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
         result = recommend(customers, articles, transactions, args.run_date, config, ranker=ranker)
-        write_output(result.hybrid, args.lake, args.run_date, OUT_RECOMMENDATIONS)
+        with timed(f"{args.run_date} lists for every customer (candidates, ranking, write)"):
+            write_output(result.hybrid, args.lake, args.run_date, OUT_RECOMMENDATIONS)
         write_output(result.similar_articles, args.lake, args.run_date, OUT_SIMILAR_ARTICLES)
         write_output(result.outfit_complements, args.lake, args.run_date, OUT_OUTFIT_COMPLEMENTS)
         if args.evaluate:
-            metrics = holdout_metrics(
-                customers, articles, transactions, args.run_date, config, args.holdout_days, ranker
-            )
+            with timed(f"{args.run_date} holdout of the last {args.holdout_days} days"):
+                metrics = holdout_metrics(
+                    customers,
+                    articles,
+                    transactions,
+                    args.run_date,
+                    config,
+                    args.holdout_days,
+                    ranker,
+                )
             frame = (
                 spark.createDataFrame(metrics)
                 if len(metrics)

@@ -179,3 +179,19 @@ def timed(step: str):
             file=sys.stderr,
             flush=True,
         )
+
+
+def customer_buckets(df, fn, schema, rows: int, rows_per_bucket: int = 100_000):
+    """``fn(pdf) -> pdf`` applied to groups of whole customers: the rows are hashed on
+    ``customer_id`` into about ``rows / rows_per_bucket`` buckets, one pandas frame each.
+    A pandas group per customer would cost a Python call per customer; a bucket holds
+    thousands of them for one vectorized pass, and its size stays bounded as the shop
+    grows (``rows``: the row count of ``df``, or an upper bound)."""
+    from pyspark.sql import functions as F
+
+    buckets = max(1, -(-int(rows) // rows_per_bucket))
+    return (
+        df.withColumn("_bucket", F.pmod(F.hash(CUSTOMER_ID), F.lit(buckets)))
+        .groupBy("_bucket")
+        .applyInPandas(lambda pdf: fn(pdf.drop(columns="_bucket")), schema=schema)
+    )

@@ -40,6 +40,7 @@ from spark_jobs.recs_common import (
     SIMILAR_ARTICLE_ID,
     SIMILAR_ARTICLES_COLUMNS,
     RecsConfig,
+    customer_buckets,
 )
 
 
@@ -168,31 +169,43 @@ def similar_articles(
     )
 
 
-def customer_profiles(weighted: DataFrame, vectors: DataFrame) -> DataFrame:
+def customer_profiles(
+    weighted: DataFrame, vectors: DataFrame, rows_per_bucket: int = 100_000
+) -> DataFrame:
     """(customer_id, vector): weighted mean of the bought articles' vectors, L2-normalized.
-    ``weighted``: (customer_id, article_id, w)."""
-    spark = vectors.sparkSession
-    dim = len(vectors.select(VECTOR).first()[VECTOR]) if vectors.head(1) else 0
+    ``weighted``: (customer_id, article_id, w).
+
+    Customers are hashed into buckets of about ``rows_per_bucket`` rows and each bucket
+    is summed with one vectorized numpy pass (``np.add.reduceat``): a pandas group per
+    customer costs a Python call per customer, and MLlib's ``Summarizer`` spills on
+    wide dense vectors."""
     joined = weighted.join(vectors, ARTICLE_ID).select(CUSTOMER_ID, "w", VECTOR)
-
-    def mean_vectors(pdf):
-        import pandas as pd
-
-        out_ids, out_vecs = [], []
-        for cid, g in pdf.groupby(CUSTOMER_ID, sort=False):
-            m = np.stack(g[VECTOR].to_numpy()).astype(np.float32)
-            v = (g["w"].to_numpy(dtype=np.float32)[:, None] * m).sum(axis=0)
-            norm = float(np.linalg.norm(v))
-            if norm > 0:
-                out_ids.append(cid)
-                out_vecs.append((v / norm).astype(np.float32))
-        return pd.DataFrame({CUSTOMER_ID: out_ids, VECTOR: out_vecs})
-
-    if dim == 0:
-        return spark.createDataFrame([], f"{CUSTOMER_ID} string, {VECTOR} array<float>")
-    return joined.groupBy(CUSTOMER_ID).applyInPandas(
-        mean_vectors, schema=f"{CUSTOMER_ID} string, {VECTOR} array<float>"
+    return customer_buckets(
+        joined,
+        _profiles_of_bucket,
+        f"{CUSTOMER_ID} string, {VECTOR} array<float>",
+        rows=weighted.count(),
+        rows_per_bucket=rows_per_bucket,
     )
+
+
+def _profiles_of_bucket(pdf):
+    import pandas as pd
+
+    if pdf.empty:
+        return pd.DataFrame({CUSTOMER_ID: [], VECTOR: []})
+    pdf = pdf.sort_values(CUSTOMER_ID, kind="mergesort")
+    ids = pdf[CUSTOMER_ID].to_numpy(dtype=object)
+    weighted = (
+        np.stack(pdf[VECTOR].to_numpy()).astype(np.float32)
+        * pdf["w"].to_numpy(dtype=np.float32)[:, None]
+    )
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    sums = np.add.reduceat(weighted, starts, axis=0)
+    norms = np.linalg.norm(sums, axis=1)
+    keep = norms > 0
+    profiles = (sums[keep] / norms[keep, None]).astype(np.float32)
+    return pd.DataFrame({CUSTOMER_ID: ids[starts][keep], VECTOR: list(profiles)})
 
 
 def content_candidates(

@@ -18,6 +18,7 @@ from spark_jobs.recs_common import (
     SCORE,
     T_DAT,
     RecsConfig,
+    timed,
 )
 from spark_jobs.recs_hybrid import Ranker, Recommendations, recommend, shift_date
 from spark_jobs.recs_metrics import catalog_coverage, diversity, novelty, ranking_metrics
@@ -47,7 +48,8 @@ def evaluate_models(
     ``customers`` when given."""
     out = {}
     for name in MODELS:
-        preds = _lists(getattr(recs, name))
+        with timed(f"holdout lists: {name}"):
+            preds = _lists(getattr(recs, name))
         if customers is not None:
             preds = preds[preds[CUSTOMER_ID].isin(customers)]
         metrics = ranking_metrics(truth, preds, k)

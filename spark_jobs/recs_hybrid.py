@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
+import pandas as pd
 from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
 from pyspark.ml.feature import VectorAssembler
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_als import VECTOR, AlsFactors, als_candidates, fit_als
+from spark_jobs.recs_als import REASON_ALS, AlsFactors, als_candidates, als_dot, fit_als
 from spark_jobs.recs_baseline import (
     decayed_purchases,
     popularity_candidates,
@@ -40,7 +42,9 @@ from spark_jobs.recs_common import (
     PROD_NAME,
     PRODUCT_TYPE,
     QUANTITY,
+    RANK,
     REASON,
+    REASON_POPULAR_GLOBAL,
     REASON_POPULAR_SEGMENT,
     REASON_REPURCHASE,
     REASON_TRENDING,
@@ -48,6 +52,7 @@ from spark_jobs.recs_common import (
     SIMILAR_ARTICLE_ID,
     T_DAT,
     RecsConfig,
+    customer_buckets,
     timed,
 )
 from spark_jobs.recs_complements import outfit_complements
@@ -58,7 +63,12 @@ from spark_jobs.recs_content import (
     customer_profiles,
     similar_articles,
 )
-from spark_jobs.recs_itemitem import ItemItemModel, fit_itemitem, itemitem_candidates
+from spark_jobs.recs_itemitem import (
+    REASON_ITEMITEM,
+    ItemItemModel,
+    fit_itemitem,
+    itemitem_candidates,
+)
 
 # Candidate sources, in the order a reason is chosen when several propose an article.
 SOURCES = (
@@ -99,6 +109,15 @@ FEATURES = (
     "f_rep_rank",
 )
 LABEL = "label"
+# Sources whose reason depends on more than the source, carried as a number through the
+# candidate merge (r_<source>) and spelled out only for the final lists: the bought
+# article behind "similar to ..." / "completes the look with ..." (xxhash64 of its id),
+# global (1) or segment (0) popularity.
+REASON_CODES = ("similar", "complement", "popular")
+REASON_CONTENT = "matches your style"
+# A customer's history with a candidate article (repurchase half-life): decayed units,
+# purchase rows, last purchase day; null for articles never bought.
+HISTORY_COLUMNS = ("_rep_w", "_rep_n", "_rep_last")
 
 
 @dataclass
@@ -280,40 +299,49 @@ def _recent_purchases(state: ShopState, config: RecsConfig) -> DataFrame:
     )
 
 
-def _names(state: ShopState) -> DataFrame:
-    return state.articles.select(
-        F.col(ARTICLE_ID).alias("_src"),
-        F.coalesce(F.col(PROD_NAME), F.col(ARTICLE_ID)).alias("_src_name"),
-    )
-
-
 def candidate_features(
     state: ShopState,
     customers: DataFrame,
     config: RecsConfig,
     exclude_seen: bool,
     drop_bought: bool = False,
+    with_ranks: bool = True,
 ) -> DataFrame:
     """One row per (customer, candidate article) with the FEATURES and a ``reason``.
     Articles the customer already bought stay candidates (repurchase and the other
-    sources) unless ``exclude_seen`` or ``drop_bought``."""
+    sources) unless ``exclude_seen`` or ``drop_bought``. Without ``with_ranks`` the
+    RANK_FEATURES are left out (:func:`ranked_lists` adds them in its own pass)."""
     cust = customers.select(CUSTOMER_ID).distinct()
     tx = state.transactions.join(cust, CUSTOMER_ID, "left_semi")
-    names = _names(state)
     parts: list[DataFrame] = []
 
-    def add(source: str, df: DataFrame, reason) -> None:
+    def add(source: str, df: DataFrame, reason_code=None, *extra: str) -> None:
+        code = [] if reason_code is None else [reason_code.cast("long").alias(f"r_{source}")]
         parts.append(
             df.select(
                 CUSTOMER_ID,
                 ARTICLE_ID,
                 F.col(SCORE).cast("double").alias(f"s_{source}"),
-                reason.alias(f"r_{source}"),
+                *code,
+                *extra,
             )
         )
 
-    rep = repurchase_candidates(tx, state.articles, state.as_of, config)
-    add("repurchase", rep, F.lit(REASON_REPURCHASE))
+    # Repurchase candidates carry the purchase history features along, so the merged
+    # candidates need no second join with the history.
+    hist = (
+        decayed_purchases(tx, state.as_of, config.repurchase_half_life_days)
+        .join(state.sellable, ARTICLE_ID, "left_semi")
+        .groupBy(CUSTOMER_ID, ARTICLE_ID)
+        .agg(
+            F.sum("w").alias("_rep_w"),
+            F.count(F.lit(1)).alias("_rep_n"),
+            F.max(T_DAT).alias("_rep_last"),
+        )
+    )
+    # The same score as repurchase_candidates: recency-weighted frequency in (1, 2).
+    rep = hist.withColumn(SCORE, F.lit(1.0) + F.col("_rep_w") / (F.col("_rep_w") + F.lit(1.0)))
+    add("repurchase", rep, None, *HISTORY_COLUMNS)
     # Group sizes come from every customer; only the targets keep their lists.
     pop = popularity_candidates(
         state.customers,
@@ -324,7 +352,7 @@ def candidate_features(
         per_customer=config.popular_candidates,
     )
     pop = pop.join(cust, CUSTOMER_ID, "left_semi")
-    add("popular", pop, F.col(REASON))
+    add("popular", pop, F.col(REASON) == F.lit(REASON_POPULAR_GLOBAL))
     if state.als is not None:
         als_users = state.als.customers.join(cust, CUSTOMER_ID, "left_semi")
         factors = AlsFactors(state.als.model, als_users, state.als.articles)
@@ -332,7 +360,6 @@ def candidate_features(
         add(
             "als",
             als_candidates(factors, state.sellable, config.als_candidates, exclude=seen),
-            F.col(REASON),
         )
     if state.itemitem is not None:
         add(
@@ -344,35 +371,30 @@ def candidate_features(
                 config.itemitem_candidates,
                 exclude=tx.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None,
             ),
-            F.col(REASON),
         )
     recent = _recent_purchases(state, config).join(cust, CUSTOMER_ID, "left_semi")
 
     def via_recent(pairs: DataFrame, other: str) -> DataFrame:
-        """Articles paired with a recent purchase, weighted by it, with the bought article's name."""
-        return (
-            recent.join(
-                pairs.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
-            )
-            .select(
-                CUSTOMER_ID,
-                F.col(other).alias(ARTICLE_ID),
-                (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
-                "_src",
-            )
-            .join(names, "_src")
+        """Articles paired with a recent purchase, weighted by it; ``_src`` is the bought one."""
+        return recent.join(
+            pairs.withColumnRenamed(ARTICLE_ID, "_src"), F.col("_src") == recent[ARTICLE_ID]
+        ).select(
+            CUSTOMER_ID,
+            F.col(other).alias(ARTICLE_ID),
+            (F.col(SCORE) * F.col("w") / (F.col("w") + 1)).alias(SCORE),
+            "_src",
         )
 
     # Similar to recent purchases and completing their look, explained by the bought article.
     add(
         "similar",
         via_recent(state.similar, SIMILAR_ARTICLE_ID),
-        F.concat(F.lit("similar to "), F.col("_src_name")),
+        F.xxhash64("_src"),
     )
     add(
         "complement",
         via_recent(state.complements, COMPLEMENT_ARTICLE_ID),
-        F.concat(F.lit("completes the look with "), F.col("_src_name")),
+        F.xxhash64("_src"),
     )
     profiles = customer_profiles(recent, state.vectors)
     seen = tx.select(CUSTOMER_ID, ARTICLE_ID).distinct()
@@ -383,13 +405,11 @@ def candidate_features(
         content_candidates(
             profiles, state.vectors, state.pool, config.content_candidates, exclude=seen
         ),
-        F.lit("matches your style"),
     )
     trend = trending_articles(state, config)
     add(
         "trending",
         cust.crossJoin(F.broadcast(trend.select(ARTICLE_ID, SCORE))),
-        F.lit(REASON_TRENDING),
     )
 
     merged = parts[0]
@@ -398,14 +418,28 @@ def candidate_features(
     aggs = []
     for s in SOURCES:
         aggs.append(F.max(f"s_{s}").alias(f"s_{s}"))
-        aggs.append(F.max_by(f"r_{s}", f"s_{s}").alias(f"r_{s}"))
+        if s in REASON_CODES:
+            # Numeric codes keep this a hash aggregation (strings would force a sort).
+            aggs.append(F.max_by(f"r_{s}", f"s_{s}").alias(f"r_{s}"))
+    aggs += [F.max(c).alias(c) for c in HISTORY_COLUMNS]
     cand = merged.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(*aggs)
     cand = cand.join(state.sellable, ARTICLE_ID, "left_semi")
     if exclude_seen or drop_bought:
         cand = cand.join(
             tx.select(CUSTOMER_ID, ARTICLE_ID).distinct(), [CUSTOMER_ID, ARTICLE_ID], "left_anti"
         )
-    return _add_features(cand, state, tx, config)
+    base = _add_features(cand, state, tx, config)
+    if not with_ranks:
+        return base
+    schema = base.schema
+    for name, _ in RANK_FEATURES:
+        schema = schema.add(name, "double")
+    return customer_buckets(
+        base,
+        with_rank_features,
+        schema,
+        rows=cust.count() * max_candidates_per_customer(config),
+    )
 
 
 def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
@@ -433,27 +467,10 @@ def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
     )
 
 
-def _dot(a: str, b: str):
-    return F.aggregate(
-        F.zip_with(F.col(a), F.col(b), lambda x, y: x * y),
-        F.lit(0.0).cast("float"),
-        lambda acc, v: acc + v,
-    )
-
-
 def _add_features(
     cand: DataFrame, state: ShopState, tx: DataFrame, config: RecsConfig
 ) -> DataFrame:
     as_of = F.to_date(F.lit(state.as_of))
-    hist = (
-        decayed_purchases(tx, state.as_of, config.repurchase_half_life_days)
-        .groupBy(CUSTOMER_ID, ARTICLE_ID)
-        .agg(
-            F.sum("w").alias("_rep_w"),
-            F.count(F.lit(1)).alias("_rep_n"),
-            F.max(T_DAT).alias("_rep_last"),
-        )
-    )
     cust = tx.groupBy(CUSTOMER_ID).agg(
         F.count(F.lit(1)).alias("_c_n"), F.max(T_DAT).alias("_c_last")
     )
@@ -465,20 +482,13 @@ def _add_features(
     glob = glob.select(
         ARTICLE_ID, (F.col("_g") / F.max("_g").over(Window.partitionBy())).alias("_g")
     )
-    df = (
-        cand.join(hist, [CUSTOMER_ID, ARTICLE_ID], "left")
-        .join(cust, CUSTOMER_ID, "left")
-        .join(glob, ARTICLE_ID, "left")
-    )
     if state.als is not None:
-        uf = state.als.customers.select(CUSTOMER_ID, F.col(VECTOR).alias("_uv"))
-        itf = state.als.articles.select(ARTICLE_ID, F.col(VECTOR).alias("_iv"))
-        df = df.join(uf, CUSTOMER_ID, "left").join(itf, ARTICLE_ID, "left")
-        als = F.when(
-            F.col("_uv").isNotNull() & F.col("_iv").isNotNull(), _dot("_uv", "_iv")
-        ).otherwise(F.lit(0.0))
+        # The ALS score of every candidate, not only of ALS's own top ones.
+        cand = als_dot(cand, state.als, "_als")
+        als = F.col("_als")
     else:
         als = F.lit(0.0)
+    df = cand.join(cust, CUSTOMER_ID, "left").join(glob, ARTICLE_ID, "left")
     z = lambda c: F.coalesce(F.col(c).cast("double"), F.lit(0.0))  # noqa: E731
     feats = {
         "f_als": als.cast("double"),
@@ -504,24 +514,117 @@ def _add_features(
     }
     for s in SOURCES:
         feats[f"is_{s}"] = F.col(f"s_{s}").isNotNull().cast("double")
-    reason = F.coalesce(*[F.col(f"r_{s}") for s in SOURCES], F.lit(REASON_POPULAR_SEGMENT))
-    out = df.select(
-        CUSTOMER_ID, ARTICLE_ID, reason.alias(REASON), *[v.alias(k) for k, v in feats.items()]
+    codes = [F.col(f"r_{s}") for s in REASON_CODES]
+    return df.select(CUSTOMER_ID, ARTICLE_ID, *codes, *[v.alias(k) for k, v in feats.items()])
+
+
+# Ranks within the customer's candidates: raw ALS dot products and popularity shares are
+# on different scales per customer, their order is what carries over.
+RANK_FEATURES = (
+    ("f_als_rank", "f_als"),
+    ("f_itemitem_rank", "f_itemitem"),
+    ("f_pop_rank", "f_pop_global"),
+    ("f_rep_rank", "f_rep_w"),
+)
+
+
+def _positions(groups: np.ndarray, value: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """0-based position of every row within its group, ``value`` descending, then ``tie``
+    ascending (what ``row_number() - 1`` over such a window gives), vectorized."""
+    order = np.lexsort((tie, -value, groups))
+    g = groups[order]
+    index = np.arange(len(order))
+    first = np.maximum.accumulate(np.where(np.r_[True, g[1:] != g[:-1]], index, 0))
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = index - first
+    return out
+
+
+def _codes(pdf: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(customer codes, article codes); article codes follow the ids' sort order, so
+    ties break by article_id as in the rest of the recommender."""
+    customers = pd.factorize(pdf[CUSTOMER_ID])[0]
+    articles = pd.factorize(pdf[ARTICLE_ID], sort=True)[0]
+    return customers, articles
+
+
+def with_rank_features(pdf: pd.DataFrame) -> pd.DataFrame:
+    """Add RANK_FEATURES (1 / log2(1 + position) within the customer) to one bucket of
+    whole customers' candidates. Only articles the customer bought have a repurchase
+    rank, only EASE's candidates an item-to-item rank."""
+    customers, articles = _codes(pdf)
+    for name, col in RANK_FEATURES:
+        position = _positions(customers, pdf[col].to_numpy(np.float64), articles)
+        pdf[name] = 1.0 / np.log2(position + 2.0)
+    pdf["f_rep_rank"] *= pdf["is_repurchase"]
+    pdf["f_itemitem_rank"] *= pdf["is_itemitem"]
+    return pdf
+
+
+def _ranked_lists_of_bucket(
+    pdf: pd.DataFrame, coefficients: np.ndarray, intercept: float, config: RecsConfig, names
+) -> pd.DataFrame:
+    """Score one bucket's candidates with the linear ranker, keep each customer's top K
+    with at most ``max_per_product_type`` per product type and explain them."""
+    pdf = with_rank_features(pdf)
+    score = pdf[list(FEATURES)].to_numpy(np.float64) @ coefficients + intercept
+    customers, articles = _codes(pdf)
+    kind = pd.factorize(pdf["_pt"].fillna(pdf[ARTICLE_ID]))[0]
+    in_type = _positions(customers * (int(kind.max(initial=0)) + 1) + kind, score, articles)
+    keep = np.flatnonzero(in_type < config.max_per_product_type)
+    position = _positions(customers[keep], score[keep], articles[keep])
+    top = position < config.top_k
+    rows = keep[top]
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: pdf[CUSTOMER_ID].to_numpy()[rows],
+            RANK: (position[top] + 1).astype(np.int32),
+            ARTICLE_ID: pdf[ARTICLE_ID].to_numpy()[rows],
+            SCORE: score[rows],
+            REASON: reasons(pdf.iloc[rows], names.value),
+        }
     )
-    # Ranks within the customer's candidates: raw ALS dot products and popularity shares
-    # are on different scales per customer, their order is what carries over.
-    for name, col in (
-        ("f_als_rank", "f_als"),
-        ("f_itemitem_rank", "f_itemitem"),
-        ("f_pop_rank", "f_pop_global"),
-        ("f_rep_rank", "f_rep_w"),
-    ):
-        order = Window.partitionBy(CUSTOMER_ID).orderBy(F.col(col).desc(), F.col(ARTICLE_ID))
-        out = out.withColumn(name, F.lit(1.0) / F.log2(F.row_number().over(order) + F.lit(1.0)))
-    # Only articles the customer bought have a repurchase rank, only EASE's candidates
-    # an item-to-item rank.
-    return out.withColumn("f_rep_rank", F.col("f_rep_rank") * F.col("is_repurchase")).withColumn(
-        "f_itemitem_rank", F.col("f_itemitem_rank") * F.col("is_itemitem")
+
+
+def reasons(rows: pd.DataFrame, names: pd.Series) -> np.ndarray:
+    """The human-readable reason of each candidate row: its first source in SOURCES
+    order. ``names``: article name by xxhash64 of the article id."""
+    fixed = {
+        "repurchase": REASON_REPURCHASE,
+        "itemitem": REASON_ITEMITEM,
+        "als": REASON_ALS,
+        "content": REASON_CONTENT,
+        "trending": REASON_TRENDING,
+    }
+    prefix = {"similar": "similar to ", "complement": "completes the look with "}
+    out = np.full(len(rows), REASON_POPULAR_SEGMENT, dtype=object)
+    open_ = np.ones(len(rows), dtype=bool)
+    for s in SOURCES:
+        has = open_ & (rows[f"is_{s}"].to_numpy() > 0)
+        if not has.any():
+            continue
+        if s in fixed:
+            out[has] = fixed[s]
+        elif s == "popular":
+            is_global = rows["r_popular"].to_numpy()[has] == 1
+            out[has] = np.where(is_global, REASON_POPULAR_GLOBAL, REASON_POPULAR_SEGMENT)
+        else:
+            bought = names.reindex(rows[f"r_{s}"].to_numpy()[has]).fillna("what you bought")
+            out[has] = (prefix[s] + bought.astype(str)).to_numpy()
+        open_ &= ~has
+    return out
+
+
+def max_candidates_per_customer(config: RecsConfig) -> int:
+    """An estimate of the most candidates one customer gets (sizes the buckets)."""
+    return (
+        config.als_candidates
+        + config.itemitem_candidates
+        + config.content_candidates
+        + config.popular_candidates
+        + config.trending_candidates
+        + config.recent_articles * (config.similar_top_n + config.complement_top_n)
+        + 25  # repurchase: the articles the customer bought
     )
 
 
@@ -544,18 +647,12 @@ class Ranker:
         rate = self.repeat_share if self.repeat_share is not None else state.repeat_rate
         return rate >= config.min_repeat_rate
 
-    def score(self, features: DataFrame) -> DataFrame:
+    def linear(self) -> tuple[np.ndarray, float]:
+        """(coefficients over FEATURES, intercept): the score is their linear margin, as
+        the logistic regression's rawPrediction, or the fixed weights' sum."""
         if self.model is not None:
-            assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(
-                features
-            )
-            scored = self.model.transform(assembled)
-            margin = vector_to_array(F.col("rawPrediction")).getItem(1)
-            return scored.withColumn(SCORE, margin).drop(
-                "_x", "rawPrediction", "probability", "prediction"
-            )
-        expr = sum((F.col(name) * F.lit(float(w)) for name, w in self.weights.items()), F.lit(0.0))
-        return features.withColumn(SCORE, expr)
+            return self.model.coefficients.toArray().astype(np.float64), float(self.model.intercept)
+        return np.array([float(self.weights.get(f, 0.0)) for f in FEATURES]), 0.0
 
     def describe(self) -> dict:
         share = None if self.repeat_share is None else round(self.repeat_share, 4)
@@ -603,21 +700,43 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     return Ranker(model=model, weights={}, trained_rows=n, positives=p)
 
 
-def rank_with_rules(scored: DataFrame, articles: DataFrame, config: RecsConfig) -> DataFrame:
-    """Top K per customer with at most ``max_per_product_type`` of one product type."""
+def ranked_lists(
+    features: DataFrame,
+    ranker: Ranker,
+    articles: DataFrame,
+    config: RecsConfig,
+    rows: int,
+) -> DataFrame:
+    """Top K per customer with at most ``max_per_product_type`` of one product type, from
+    candidate features without their RANK_FEATURES (``candidate_features(...,
+    with_ranks=False)``): one pass over buckets of whole customers adds the ranks,
+    scores, applies the rules and cuts, instead of a window sort per rank and rule.
+    ``rows``: the candidates' row count or an upper bound (sizes the buckets)."""
     types = (
         articles.select(ARTICLE_ID, F.col(PRODUCT_TYPE).alias("_pt"))
         if PRODUCT_TYPE in articles.columns
         else articles.select(ARTICLE_ID, F.lit(None).cast("string").alias("_pt"))
     )
-    df = scored.join(types, ARTICLE_ID, "left")
-    per_type = Window.partitionBy(CUSTOMER_ID, F.coalesce(F.col("_pt"), F.col(ARTICLE_ID))).orderBy(
-        F.col(SCORE).desc(), F.col(ARTICLE_ID)
+    coefficients, intercept = ranker.linear()
+    named = articles.select(
+        F.xxhash64(ARTICLE_ID).alias("_h"),
+        F.coalesce(F.col(PROD_NAME), F.col(ARTICLE_ID)).alias("_name"),
+    ).toPandas()
+    names = pd.Series(named["_name"].to_numpy(), index=named["_h"].to_numpy())
+    names = names[~names.index.duplicated()]
+    fn = partial(
+        _ranked_lists_of_bucket,
+        coefficients=coefficients,
+        intercept=intercept,
+        config=config,
+        names=articles.sparkSession.sparkContext.broadcast(names),
     )
-    df = df.withColumn("_t", F.row_number().over(per_type)).where(
-        F.col("_t") <= config.max_per_product_type
+    schema = (
+        f"{CUSTOMER_ID} string, {RANK} int, {ARTICLE_ID} string, {SCORE} double, {REASON} string"
     )
-    return top_k_per_customer(df.select(CUSTOMER_ID, ARTICLE_ID, SCORE, REASON), config.top_k)
+    return customer_buckets(
+        features.join(F.broadcast(types), ARTICLE_ID, "left"), fn, schema, rows=rows
+    )
 
 
 # -- the whole recommender ------------------------------------------------------------
@@ -761,8 +880,14 @@ def recommend(
         else customers.join(score_customers.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi")
     )
     drop_bought = not ranker.allows_repeats(state, config)
-    feats = candidate_features(state, targets, config, exclude_seen, drop_bought)
-    hybrid = rank_with_rules(ranker.score(feats), state.articles, config)
+    feats = candidate_features(state, targets, config, exclude_seen, drop_bought, with_ranks=False)
+    hybrid = ranked_lists(
+        feats,
+        ranker,
+        state.articles,
+        config,
+        rows=targets.count() * max_candidates_per_customer(config),
+    )
     seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
     als = None
     if state.als is not None:
