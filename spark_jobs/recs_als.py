@@ -100,12 +100,15 @@ def article_matrix(
     """(ids, matrix) of the article vectors, restricted to ``keep``'s article_id when given."""
     if keep is not None:
         article_vectors = article_vectors.join(keep.select(ARTICLE_ID), ARTICLE_ID, "left_semi")
-    pdf = article_vectors.select(ARTICLE_ID, VECTOR).orderBy(ARTICLE_ID).toPandas()
+    return _vector_matrix(article_vectors, ARTICLE_ID)
+
+
+def _vector_matrix(vectors: DataFrame, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) on the driver, sorted by id: (id_col, vector) rows as numpy."""
+    pdf = vectors.select(id_col, VECTOR).orderBy(id_col).toPandas()
     if pdf.empty:
         return np.array([], dtype=object), np.zeros((0, 1), dtype=np.float32)
-    return pdf[ARTICLE_ID].to_numpy(dtype=object), np.stack(pdf[VECTOR].to_numpy()).astype(
-        np.float32
-    )
+    return pdf[id_col].to_numpy(dtype=object), np.stack(pdf[VECTOR].to_numpy()).astype(np.float32)
 
 
 def score_top_k(
@@ -150,18 +153,26 @@ def als_dot(pairs: DataFrame, factors: AlsFactors, out_col: str) -> DataFrame:
     64 are 26 MB) and each task looks its rows up with numpy, so the candidate rows are
     never shuffled to meet their two factor vectors (two joins of rank-long arrays)."""
     spark = pairs.sparkSession
-    users = factors.customers.select(CUSTOMER_ID, VECTOR).toPandas()
-    user_matrix = (
-        np.stack(users[VECTOR].to_numpy()).astype(np.float32)
-        if len(users)
-        else np.zeros((0, 1), np.float32)
-    )
+    user_ids, user_matrix = _vector_matrix(factors.customers, CUSTOMER_ID)
     item_ids, item_matrix = article_matrix(factors.articles)
     bc = spark.sparkContext.broadcast(
-        (pd.Index(users[CUSTOMER_ID]), user_matrix, pd.Index(item_ids), item_matrix)
+        (pd.Index(user_ids), user_matrix, pd.Index(item_ids), item_matrix)
     )
     schema = StructType([*pairs.schema.fields, StructField(out_col, DoubleType())])
     return pairs.mapInPandas(partial(_dot_batches, bc=bc, out_col=out_col), schema=schema)
+
+
+def fixed_order_dot(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Row-wise dot products in float64, summed column by column: every row gets the same
+    operations in the same order wherever it sits in a batch. BLAS and einsum pick
+    kernels by size and alignment, so a row's last bit could change with the batch it
+    arrives in, flip near-ties and make a rerun rank differently. ``other``: a matrix of
+    the same shape, or one vector of weights."""
+    out = np.zeros(len(rows), dtype=np.float64)
+    for j in range(rows.shape[1]):
+        column = other[:, j] if other.ndim == 2 else other[j]
+        out += rows[:, j].astype(np.float64) * np.asarray(column, dtype=np.float64)
+    return out
 
 
 def _dot_batches(batches, bc, out_col: str):
@@ -172,8 +183,6 @@ def _dot_batches(batches, bc, out_col: str):
         known = (u >= 0) & (i >= 0)
         scores = np.zeros(len(batch), dtype=np.float64)
         if known.any():
-            scores[known] = np.einsum(
-                "ij,ij->i", user_matrix[u[known]], item_matrix[i[known]], dtype=np.float64
-            )
+            scores[known] = fixed_order_dot(user_matrix[u[known]], item_matrix[i[known]])
         batch[out_col] = scores
         yield batch

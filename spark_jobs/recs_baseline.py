@@ -165,9 +165,15 @@ def repurchase_candidates(
     return agg.select(
         CUSTOMER_ID,
         ARTICLE_ID,
-        (F.lit(1.0) + F.col("_w") / (F.col("_w") + F.lit(1.0))).alias(SCORE),
+        repurchase_score(F.col("_w")).alias(SCORE),
         F.lit(REASON_REPURCHASE).alias(REASON),
     )
+
+
+def repurchase_score(weight):
+    """Recency-weighted purchase frequency squashed into (1, 2): above any popularity
+    score (<= 1), more weight ranks higher."""
+    return F.lit(1.0) + weight / (weight + F.lit(1.0))
 
 
 def top_k_per_customer(candidates: DataFrame, k: int) -> DataFrame:

@@ -27,11 +27,19 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_als import REASON_ALS, AlsFactors, als_candidates, als_dot, fit_als
+from spark_jobs.recs_als import (
+    REASON_ALS,
+    AlsFactors,
+    als_candidates,
+    als_dot,
+    fit_als,
+    fixed_order_dot,
+)
 from spark_jobs.recs_baseline import (
     decayed_purchases,
     popularity_candidates,
     repurchase_candidates,
+    repurchase_score,
     sellable_articles,
     top_k_per_customer,
 )
@@ -339,8 +347,7 @@ def candidate_features(
             F.max(T_DAT).alias("_rep_last"),
         )
     )
-    # The same score as repurchase_candidates: recency-weighted frequency in (1, 2).
-    rep = hist.withColumn(SCORE, F.lit(1.0) + F.col("_rep_w") / (F.col("_rep_w") + F.lit(1.0)))
+    rep = hist.withColumn(SCORE, repurchase_score(F.col("_rep_w")))
     add("repurchase", rep, None, *HISTORY_COLUMNS)
     # Group sizes come from every customer; only the targets keep their lists.
     pop = popularity_candidates(
@@ -552,7 +559,10 @@ def with_rank_features(pdf: pd.DataFrame) -> pd.DataFrame:
     """Add RANK_FEATURES (1 / log2(1 + position) within the customer) to one bucket of
     whole customers' candidates. Only articles the customer bought have a repurchase
     rank, only EASE's candidates an item-to-item rank."""
-    customers, articles = _codes(pdf)
+    return _add_rank_features(pdf, *_codes(pdf))
+
+
+def _add_rank_features(pdf: pd.DataFrame, customers: np.ndarray, articles: np.ndarray):
     for name, col in RANK_FEATURES:
         position = _positions(customers, pdf[col].to_numpy(np.float64), articles)
         pdf[name] = 1.0 / np.log2(position + 2.0)
@@ -566,9 +576,9 @@ def _ranked_lists_of_bucket(
 ) -> pd.DataFrame:
     """Score one bucket's candidates with the linear ranker, keep each customer's top K
     with at most ``max_per_product_type`` per product type and explain them."""
-    pdf = with_rank_features(pdf)
-    score = pdf[list(FEATURES)].to_numpy(np.float64) @ coefficients + intercept
     customers, articles = _codes(pdf)
+    pdf = _add_rank_features(pdf, customers, articles)
+    score = fixed_order_dot(pdf[list(FEATURES)].to_numpy(np.float64), coefficients) + intercept
     kind = pd.factorize(pdf["_pt"].fillna(pdf[ARTICLE_ID]))[0]
     in_type = _positions(customers * (int(kind.max(initial=0)) + 1) + kind, score, articles)
     keep = np.flatnonzero(in_type < config.max_per_product_type)

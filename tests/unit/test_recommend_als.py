@@ -122,3 +122,19 @@ def test_als_dot_scores_every_pair_and_zero_without_factors(spark):
         ("c3", "a1"): ("w", 0.0),  # no customer factors
         ("c2", "a9"): ("v", 0.0),  # no article factors
     }
+
+
+def test_fixed_order_dot_does_not_depend_on_the_batch():
+    from spark_jobs.recs_als import fixed_order_dot
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(257, 25))
+    b = rng.normal(size=(257, 25))
+    whole = fixed_order_dot(a, b)
+    np.testing.assert_allclose(whole, (a * b).sum(axis=1), rtol=1e-12)
+    # The same rows in another batch, another order and an odd offset: bit for bit equal.
+    order = rng.permutation(257)
+    again = fixed_order_dot(a[order][3:], b[order][3:])
+    assert np.array_equal(again, whole[order][3:])
+    w = rng.normal(size=25)
+    assert np.array_equal(fixed_order_dot(a[order], w), fixed_order_dot(a, w)[order])
