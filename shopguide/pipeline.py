@@ -86,10 +86,19 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
     counts = {}
     for name, (schema, relation) in SPARK_INPUT_RELATIONS.items():
         counts[name] = wh.export_parquet(
-            f"SELECT * FROM {qualified(schema, relation)}",
+            ordered_select(wh, qualified(schema, relation)),
             input_path(settings.lake, run_date, name),
         )
     return counts
+
+
+def ordered_select(wh, relation: str) -> str:
+    """``SELECT *`` sorted by every column: a warehouse scans in parallel, so an unsorted
+    export can hand Spark the same rows in another order on a rerun, and the row order
+    decides how Spark partitions them, which negatives a seeded sample draws and the
+    order of float sums. Sorted, a rerun of a date reproduces its outputs exactly."""
+    columns = wh.query_df(f"SELECT * FROM {relation} LIMIT 0").columns
+    return f"SELECT * FROM {relation} ORDER BY {', '.join(qident(c) for c in columns)}"
 
 
 def recommend(settings: Settings, run_date: str) -> dict:

@@ -195,3 +195,16 @@ def customer_buckets(df, fn, schema, rows: int, rows_per_bucket: int = 100_000):
         .groupBy("_bucket")
         .applyInPandas(lambda pdf: fn(pdf.drop(columns="_bucket")), schema=schema)
     )
+
+
+def stable_uniform(seed: int, *keys: str):
+    """A draw in [0, 1) per row from a hash of its ``keys`` and ``seed``. ``F.rand(seed)``
+    draws by position within a partition, so the same rows in another order or another
+    partitioning (a rerun, a bigger cluster) get other draws; a hash gives a row the
+    same draw wherever it lands."""
+    from pyspark.sql import functions as F
+
+    bits = 1 << 53
+    return F.pmod(F.xxhash64(F.lit(seed), *[F.col(k) for k in keys]), F.lit(bits)).cast(
+        "double"
+    ) / float(bits)

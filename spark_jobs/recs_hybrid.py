@@ -17,6 +17,8 @@ For a run date D the recommender
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from dataclasses import dataclass
 from functools import partial
 
@@ -61,6 +63,7 @@ from spark_jobs.recs_common import (
     T_DAT,
     RecsConfig,
     customer_buckets,
+    stable_uniform,
     timed,
 )
 from spark_jobs.recs_complements import outfit_complements
@@ -697,7 +700,9 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     if p < config.ranker_min_positives:
         return fallback_ranker(config)
     neg_fraction = min(1.0, config.ranker_negatives_per_positive * p / max(n - p, 1))
-    sample = labelled.where((F.col(LABEL) == 1) | (F.rand(config.seed) < neg_fraction))
+    sample = labelled.where(
+        (F.col(LABEL) == 1) | (stable_uniform(config.seed, CUSTOMER_ID, ARTICLE_ID) < neg_fraction)
+    )
     assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(sample)
     lr = LogisticRegression(
         featuresCol="_x",
@@ -821,7 +826,11 @@ def fit_ranker(
         F.col(CUSTOMER_ID).isNotNull() & (F.col(T_DAT) <= F.to_date(F.lit(as_of)))
     )
     if validation == "random":
-        marked = known.withColumn("_val", F.rand(config.seed) < config.ranker_val_fraction)
+        # A draw per row from a hash of all its columns: identical rows share one.
+        marked_keys = known.columns
+        marked = known.withColumn(
+            "_val", stable_uniform(config.seed, *marked_keys) < config.ranker_val_fraction
+        )
         label_tx = marked.where(F.col("_val")).drop("_val")
         fit_tx = marked.where(~F.col("_val")).drop("_val")
         fit_as_of = as_of
@@ -845,7 +854,9 @@ def fit_ranker(
         return fallback_ranker(config)
     share = validation_repeat_share(fit_tx, label_tx)
     if n_buyers > config.ranker_max_customers:
-        buyers = buyers.where(F.rand(config.seed) < config.ranker_max_customers / n_buyers)
+        buyers = buyers.where(
+            stable_uniform(config.seed, CUSTOMER_ID) < config.ranker_max_customers / n_buyers
+        )
     state = build_state(customers, articles, fit_tx, fit_as_of, config, recompute_articles=True)
     # Bought articles stay candidates here, so the ranker learns from the window how
     # much a past purchase predicts the next one.
@@ -859,6 +870,7 @@ def fit_ranker(
         with timed(f"{fit_as_of} ranker training"):
             ranker = train_ranker(labelled, config)
         ranker.repeat_share = share
+        print(f"[recommend] {fit_as_of} ranker: {json.dumps(ranker.describe())}", file=sys.stderr)
         return ranker
     finally:
         labelled.unpersist()

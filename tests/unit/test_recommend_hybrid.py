@@ -435,3 +435,28 @@ def test_ranked_lists_apply_score_type_cap_and_top_k_and_explain(spark):
         check_dtype=False,
     )
     np.testing.assert_allclose(got["score"], ref["score"], rtol=1e-9)
+
+
+def test_stable_uniform_draws_do_not_depend_on_row_order_or_partitions(spark):
+    from pyspark.sql import functions as F
+
+    from spark_jobs.recs_common import stable_uniform
+
+    rows = [(f"c{i % 97}", f"a{i}") for i in range(4000)]
+    df = spark.createDataFrame(rows, "customer_id string, article_id string")
+    draw = stable_uniform(42, "customer_id", "article_id").alias("u")
+    one = df.coalesce(1).select("customer_id", "article_id", draw).toPandas()
+    # The same rows reversed and spread over 7 partitions get the same draws.
+    other = (
+        df.orderBy(F.col("article_id").desc())
+        .repartition(7)
+        .select("customer_id", "article_id", draw)
+        .toPandas()
+    )
+    merged = one.merge(other, on=["customer_id", "article_id"])
+    assert len(merged) == len(rows) and (merged["u_x"] == merged["u_y"]).all()
+    # Uniform on [0, 1), and another seed draws other values.
+    assert one["u"].between(0, 1, inclusive="left").all()
+    assert abs((one["u"] < 0.3).mean() - 0.3) < 0.03
+    reseeded = df.select(stable_uniform(7, "customer_id", "article_id").alias("u")).toPandas()
+    assert (reseeded["u"].to_numpy() != one["u"].to_numpy()).mean() > 0.99

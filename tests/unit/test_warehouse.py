@@ -50,6 +50,24 @@ def test_failed_load_leaves_previous_rows(any_settings):
     assert wh.scalar("SELECT count(*) FROM raw.t") == 2
 
 
+def test_spark_inputs_are_exported_sorted_by_every_column(any_settings, tmp_path):
+    from shopguide.pipeline import ordered_select
+
+    wh = open_warehouse(any_settings)
+    # Rows loaded in a shuffled order, with ties on the leading columns.
+    rows = frame("2024-01-02", 3, 1, 2).assign(name=["b", "a", "a"])
+    rows = pd.concat([rows, frame("2024-01-01", 9, 0), rows.iloc[[1]]]).sample(
+        frac=1, random_state=3
+    )
+    wh.replace_rows("raw", "t", rows, COLUMNS, "day", sorted(set(rows["day"])))
+    out = tmp_path / "t.parquet"
+    assert wh.export_parquet(ordered_select(wh, "raw.t"), str(out)) == len(rows)
+    got = pd.read_parquet(out)
+    assert list(zip(got["name"], got["value"], strict=True)) == [
+        ("n0", 9.0), ("n1", 0.0), ("a", 1.0), ("a", 1.0), ("a", 2.0), ("b", 3.0)
+    ]  # fmt: skip
+
+
 def _candidates(wh, run_date: str, n: int) -> None:
     recs = pd.DataFrame(
         {
