@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,7 +153,9 @@ def run_dbt(
 
     from dbt.cli.main import dbtRunner
 
-    with _DBT_LOCK, _environment(env):
+    # dbt's console log goes to stderr: stdout stays for what a command prints (the
+    # JSON of `shopguide evaluate ... --json`); task logs capture both.
+    with _DBT_LOCK, _environment(env), contextlib.redirect_stdout(sys.stderr):
         outcome = dbtRunner().invoke(args)
 
     results = _node_results(outcome.result)

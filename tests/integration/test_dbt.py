@@ -26,7 +26,7 @@ from shop_for_dbt import (
     seed_raw,
 )
 
-from shopguide.dbt_runner import DbtError, build_models, build_published, summarize
+from shopguide.dbt_runner import DbtError, build_models, build_published, run_dbt, summarize
 from shopguide.schema import CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, PUBLISHED_TABLES
 from shopguide.settings import load_settings
 from shopguide.warehouse import open_warehouse
@@ -203,6 +203,15 @@ def test_dbt_build_on_duckdb(duckdb_built):
     _check_marts_and_candidates(duckdb_built)
     artifacts = Path(duckdb_built.reports_dir) / "dbt" / f"run_date={RUN_DATE}"
     assert (artifacts / "target" / "run_results.json").is_file()
+
+
+def test_dbt_console_log_goes_to_stderr(duckdb_built, tmp_path, capfd):
+    # stdout is kept for what a command prints, e.g. `shopguide evaluate ... --json`.
+    settings = _copy_of(duckdb_built, tmp_path)
+    capfd.readouterr()
+    run_dbt(settings, ["run", "--select", "stg_shop__articles"], RUN_DATE)
+    out, err = capfd.readouterr()
+    assert out == "" and "stg_shop__articles" in err
 
 
 @pytest.mark.postgres
