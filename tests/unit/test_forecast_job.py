@@ -248,11 +248,14 @@ def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
     config = forecast.ForecastConfig(horizon=14, fit_windows=2, buckets_per_task=3)
     articles = _shop_articles(spark)
     history = forecast.sales_history(spark.createDataFrame(sales), RUN, 200)
-    totals = forecast._group_totals(history, articles).toPandas()
+    totals = forecast._group_totals(history, articles)
     shop = totals[totals.level == "shop"]
     assert shop.units.sum() == sales.units.sum()  # RETIRED is not sellable but was sold
     mugs = totals[(totals.level == "product_type") & (totals.key == "Mug")]
     assert mugs.units.sum() == sales[sales.article_id != "RETIRED"].units.sum()
+    kitchen = totals[(totals.level == "department") & (totals.key == "Kitchen")]
+    assert kitchen.set_index("sale_date").units.equals(mugs.set_index("sale_date").units)
+    assert set(totals.level) == {"shop", "product_type", "department"} and totals.key.notna().all()
     calendar = forecast.shop_calendar(shop[["sale_date", "units"]], RUN)
 
     features = forecast.article_features(history, articles, calendar, RUN, config)
