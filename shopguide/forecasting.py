@@ -88,6 +88,24 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
     ``args``: source, path, train_end (YYYY-MM-DD), horizon (days), top (None = all).
     Returns ``{"horizon", "series", "models": {model: {"daily": …, "weekly": …}}}``.
     """
+    return score_matrices(forecast_matrices(args))
+
+
+def score_matrices(m: dict) -> dict:
+    """The metrics of :func:`forecast_matrices`' output, per model."""
+    actual, scale = m["actual"], m["scale"]
+    models = {
+        "shopguide": score(actual, m["forecasts"]["shopguide"], scale, m["p10"], m["p90"]),
+    }
+    for name in ("seasonal_naive", "naive", "window_average"):
+        models[name] = score(actual, m["forecasts"][name], scale)
+    return {"horizon": m["horizon"], "series": len(actual), "models": models}
+
+
+def forecast_matrices(args: argparse.Namespace) -> dict:
+    """The (series x days) matrices :func:`evaluate_forecast` scores: ``actual``, the p50
+    of ``forecasts[model]`` for shopguide and the baselines, shopguide's ``p10``/``p90``,
+    and the MASE ``scale`` per series (same ``args``)."""
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
     from spark_jobs.forecast import ForecastConfig, run_forecast
@@ -152,16 +170,17 @@ def evaluate_forecast(args: argparse.Namespace) -> dict:
         if len(test)
         else np.zeros((len(ids), horizon))
     )
-    scale = _scales(history, ids, train_end)
-    models = {
-        "shopguide": score(
-            actual, _matrix(forecast, "units_p50", ids, dates), scale,
-            _matrix(forecast, "units_p10", ids, dates), _matrix(forecast, "units_p90", ids, dates),
-        ),
-    }  # fmt: skip
+    forecasts = {"shopguide": _matrix(forecast, "units_p50", ids, dates)}
     for name in ("seasonal_naive", "naive", "window_average"):
-        models[name] = score(actual, _matrix(baselines, name, ids, dates), scale)
-    return {"horizon": horizon, "series": len(ids), "models": models}
+        forecasts[name] = _matrix(baselines, name, ids, dates)
+    return {
+        "horizon": horizon,
+        "actual": actual,
+        "forecasts": forecasts,
+        "p10": _matrix(forecast, "units_p10", ids, dates),
+        "p90": _matrix(forecast, "units_p90", ids, dates),
+        "scale": _scales(history, ids, train_end),
+    }
 
 
 def _scales(
