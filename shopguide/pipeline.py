@@ -96,7 +96,8 @@ def ordered_select(wh, relation: str) -> str:
     """``SELECT *`` sorted by every column: a warehouse scans in parallel, so an unsorted
     export can hand Spark the same rows in another order on a rerun, and the row order
     decides how Spark partitions them, which negatives a seeded sample draws and the
-    order of float sums. Sorted, a rerun of a date reproduces its outputs exactly."""
+    order of float sums. Sorted, a rerun of a date hands its jobs the same rows in the
+    same order."""
     columns = wh.query_df(f"SELECT * FROM {relation} LIMIT 0").columns
     return f"SELECT * FROM {relation} ORDER BY {', '.join(qident(c) for c in columns)}"
 
