@@ -308,7 +308,7 @@ def _fmt(value) -> str:
 
 
 def render(q: dict | None, s: dict | None) -> str:
-    lines = ["## Demand forecast (issue 4)", ""]
+    lines = ["## Demand forecast (issue 4)" if q else "## Demand forecast: speed (issue 4)", ""]
     if q:
         m = q["models"]
         ours = m["shopguide"]
@@ -466,11 +466,6 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--articles", type=int, default=20000)
     parser.add_argument(
-        "--quality-json",
-        metavar="FILE",
-        help="with --skip-quality: take the quality part from a previous run's JSON",
-    )
-    parser.add_argument(
         "--from-json",
         metavar="FILE",
         help="only rewrite results.md from a previous run's JSON output",
@@ -481,8 +476,6 @@ def main(argv=None) -> int:
         q, s = saved["quality"], saved["speed"]
     else:
         q = None if args.skip_quality else quality()
-        if q is None and args.quality_json:
-            q = json.loads(Path(args.quality_json).read_text())["quality"]
         s = None if args.skip_speed else speed(args.articles)
         saved = {"quality": q, "speed": s, "python": platform.python_version()}
         print(json.dumps(saved, indent=1))
@@ -490,7 +483,11 @@ def main(argv=None) -> int:
         JSON_OUT.write_text(json.dumps(saved, indent=1))
     from results_file import write_section
 
-    write_section("forecast", render(q, s))
+    # Quality and speed own separate sections, so either can be rerun alone.
+    if q:
+        write_section("forecast", render(q, None))
+    if s:
+        write_section("forecast-speed", render(None, s))
     return 0
 
 
