@@ -106,10 +106,10 @@ Notes:
   from 10% instead of 25% of each customer's training ratings, so the models behind its
   features are fit on nearly as much data as the final ones (validation hybrid nDCG@10
   0.2725 with 10% against 0.2658 with 25%; ALS alone 0.2704). The margin over the bar
-  is very small: 0.4753 against 0.475. It was 0.4760 before the faster feature pass,
-  which computes the same features in a different floating-point order and precision
-  (ALS scores in double, content profiles summed per bucket). EASE alone scores about
-  0.480 on this protocol.
+  is very small (the table above): recent changes moved it between 0.4753 and 0.4760
+  (the floating-point order of the features, then how the ranker's negatives are
+  drawn), never tuning on the test part. EASE alone scores about 0.480 on this
+  protocol.
 - H&M: the earlier 0.024 came from dropping every already bought article because the
   history's repeat rate (0.82% of purchase-days, 3 days of data) was under 1%. Now the
   decision uses the ranker's validation window (the last training day against the days
