@@ -9,14 +9,12 @@ sellable articles' factors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, StructField, StructType
 
 from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, RecsConfig
 from spark_jobs.recs_topk import (
@@ -46,11 +44,12 @@ class AlsFactors:
 
 
 def index_ids(df: DataFrame, id_col: str, idx_col: str) -> DataFrame:
-    """(id_col, idx_col int) for the distinct ids of ``df``, numbered in sorted order."""
-    spark = df.sparkSession
-    ids = df.select(id_col).where(F.col(id_col).isNotNull()).distinct().orderBy(id_col)
-    rdd = ids.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    return spark.createDataFrame(rdd, f"{id_col} string, {idx_col} int")
+    """(id_col, idx_col int) for the distinct ids of ``df``, numbered 0, 1, ... in sorted
+    order (so a rerun gives the same map). A window over the sorted distinct ids runs in
+    the JVM; ``rdd.zipWithIndex`` sent every id through Python and back."""
+    ids = df.select(id_col).where(F.col(id_col).isNotNull()).distinct()
+    order = Window.orderBy(id_col)
+    return ids.select(id_col, (F.row_number().over(order) - 1).cast("int").alias(idx_col))
 
 
 def set_checkpoint_dir(spark: SparkSession, directory: str) -> None:
@@ -145,21 +144,28 @@ def als_candidates(
     )
 
 
-def als_dot(pairs: DataFrame, factors: AlsFactors, out_col: str) -> DataFrame:
-    """``pairs`` with ``out_col`` added: the ALS score (customer factors · article factors)
-    of each (customer_id, article_id) row, 0.0 where either has no factors.
-
-    Both factor matrices are broadcast (customers x rank floats: 100k customers at rank
-    64 are 26 MB) and each task looks its rows up with numpy, so the candidate rows are
-    never shuffled to meet their two factor vectors (two joins of rank-long arrays)."""
-    spark = pairs.sparkSession
+def als_lookup(factors: AlsFactors):
+    """A broadcast of both factor matrices, for :func:`als_scores` inside pandas passes
+    (customers x rank floats: 100k customers at rank 64 are 26 MB)."""
     user_ids, user_matrix = _vector_matrix(factors.customers, CUSTOMER_ID)
     item_ids, item_matrix = article_matrix(factors.articles)
-    bc = spark.sparkContext.broadcast(
+    spark = factors.customers.sparkSession
+    return spark.sparkContext.broadcast(
         (pd.Index(user_ids), user_matrix, pd.Index(item_ids), item_matrix)
     )
-    schema = StructType([*pairs.schema.fields, StructField(out_col, DoubleType())])
-    return pairs.mapInPandas(partial(_dot_batches, bc=bc, out_col=out_col), schema=schema)
+
+
+def als_scores(lookup, customer_ids, article_ids) -> np.ndarray:
+    """ALS score (customer factors . article factors) of each pair; 0.0 where either has
+    no factors. ``lookup``: an :func:`als_lookup` broadcast."""
+    user_index, user_matrix, item_index, item_matrix = lookup.value
+    u = user_index.get_indexer(customer_ids)
+    i = item_index.get_indexer(article_ids)
+    known = (u >= 0) & (i >= 0)
+    scores = np.zeros(len(u), dtype=np.float64)
+    if known.any():
+        scores[known] = fixed_order_dot(user_matrix[u[known]], item_matrix[i[known]])
+    return scores
 
 
 def fixed_order_dot(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -173,16 +179,3 @@ def fixed_order_dot(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
         column = other[:, j] if other.ndim == 2 else other[j]
         out += rows[:, j].astype(np.float64) * np.asarray(column, dtype=np.float64)
     return out
-
-
-def _dot_batches(batches, bc, out_col: str):
-    user_index, user_matrix, item_index, item_matrix = bc.value
-    for batch in batches:
-        u = user_index.get_indexer(batch[CUSTOMER_ID])
-        i = item_index.get_indexer(batch[ARTICLE_ID])
-        known = (u >= 0) & (i >= 0)
-        scores = np.zeros(len(batch), dtype=np.float64)
-        if known.any():
-            scores[known] = fixed_order_dot(user_matrix[u[known]], item_matrix[i[known]])
-        batch[out_col] = scores
-        yield batch

@@ -28,12 +28,14 @@ from pyspark.ml.classification import LogisticRegression, LogisticRegressionMode
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from spark_jobs.recs_als import (
     REASON_ALS,
     AlsFactors,
     als_candidates,
-    als_dot,
+    als_lookup,
+    als_scores,
     fit_als,
     fixed_order_dot,
 )
@@ -47,6 +49,7 @@ from spark_jobs.recs_baseline import (
 )
 from spark_jobs.recs_common import (
     ARTICLE_ID,
+    BUCKET,
     COMPLEMENT_ARTICLE_ID,
     CUSTOMER_ID,
     PROD_NAME,
@@ -62,6 +65,8 @@ from spark_jobs.recs_common import (
     SIMILAR_ARTICLE_ID,
     T_DAT,
     RecsConfig,
+    bucket_count,
+    customer_bucket,
     customer_buckets,
     stable_uniform,
     timed,
@@ -321,7 +326,14 @@ def candidate_features(
     """One row per (customer, candidate article) with the FEATURES and a ``reason``.
     Articles the customer already bought stay candidates (repurchase and the other
     sources) unless ``exclude_seen`` or ``drop_bought``. Without ``with_ranks`` the
-    RANK_FEATURES are left out (:func:`ranked_lists` adds them in its own pass)."""
+    RANK_FEATURES are left out and ``f_als`` is 0: :func:`ranked_lists` fills both in
+    its own pass over the customer buckets the rows already sit in (``_bucket``).
+
+    The candidates of all sources are shuffled once, into buckets of whole customers;
+    merging them, adding the features and the one pandas pass per bucket (ALS scores,
+    ranks) then run where the rows are. Merging by (customer, article), then scoring
+    ALS in a separate Python pass, then bucketing for the ranks moved every candidate
+    through two shuffles and two Python round trips, and spilled."""
     cust = customers.select(CUSTOMER_ID).distinct()
     tx = state.transactions.join(cust, CUSTOMER_ID, "left_semi")
     parts: list[DataFrame] = []
@@ -425,6 +437,8 @@ def candidate_features(
     merged = parts[0]
     for p in parts[1:]:
         merged = merged.unionByName(p, allowMissingColumns=True)
+    buckets = bucket_count(cust.count() * max_candidates_per_customer(config))
+    merged = merged.withColumn(BUCKET, customer_bucket(buckets)).repartition(buckets, BUCKET)
     aggs = []
     for s in SOURCES:
         aggs.append(F.max(f"s_{s}").alias(f"s_{s}"))
@@ -432,8 +446,8 @@ def candidate_features(
             # Numeric codes keep this a hash aggregation (strings would force a sort).
             aggs.append(F.max_by(f"r_{s}", f"s_{s}").alias(f"r_{s}"))
     aggs += [F.max(c).alias(c) for c in HISTORY_COLUMNS]
-    cand = merged.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(*aggs)
-    cand = cand.join(state.sellable, ARTICLE_ID, "left_semi")
+    cand = merged.groupBy(BUCKET, CUSTOMER_ID, ARTICLE_ID).agg(*aggs)
+    cand = cand.join(F.broadcast(state.sellable.select(ARTICLE_ID)), ARTICLE_ID, "left_semi")
     if exclude_seen or drop_bought:
         cand = cand.join(
             tx.select(CUSTOMER_ID, ARTICLE_ID).distinct(), [CUSTOMER_ID, ARTICLE_ID], "left_anti"
@@ -441,15 +455,11 @@ def candidate_features(
     base = _add_features(cand, state, tx, config)
     if not with_ranks:
         return base
-    schema = base.schema
+    schema = StructType([f for f in base.schema.fields if f.name != BUCKET])
     for name, _ in RANK_FEATURES:
         schema = schema.add(name, "double")
-    return customer_buckets(
-        base,
-        with_rank_features,
-        schema,
-        rows=cust.count() * max_candidates_per_customer(config),
-    )
+    lookup = als_lookup(state.als) if state.als is not None else None
+    return customer_buckets(base, partial(with_rank_features, als=lookup), schema, rows=0)
 
 
 def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
@@ -492,16 +502,12 @@ def _add_features(
     glob = glob.select(
         ARTICLE_ID, (F.col("_g") / F.max("_g").over(Window.partitionBy())).alias("_g")
     )
-    if state.als is not None:
-        # The ALS score of every candidate, not only of ALS's own top ones.
-        cand = als_dot(cand, state.als, "_als")
-        als = F.col("_als")
-    else:
-        als = F.lit(0.0)
-    df = cand.join(cust, CUSTOMER_ID, "left").join(glob, ARTICLE_ID, "left")
+    df = cand.join(cust, CUSTOMER_ID, "left").join(F.broadcast(glob), ARTICLE_ID, "left")
     z = lambda c: F.coalesce(F.col(c).cast("double"), F.lit(0.0))  # noqa: E731
     feats = {
-        "f_als": als.cast("double"),
+        # The ALS score of every candidate, not only of ALS's own top ones: filled in
+        # the pandas pass over the customer's bucket (_with_als).
+        "f_als": F.lit(0.0),
         "f_itemitem": z("s_itemitem"),
         "f_rep_w": F.log1p(z("_rep_w")),
         "f_rep_n": F.log1p(z("_rep_n")),
@@ -525,7 +531,9 @@ def _add_features(
     for s in SOURCES:
         feats[f"is_{s}"] = F.col(f"s_{s}").isNotNull().cast("double")
     codes = [F.col(f"r_{s}") for s in REASON_CODES]
-    return df.select(CUSTOMER_ID, ARTICLE_ID, *codes, *[v.alias(k) for k, v in feats.items()])
+    return df.select(
+        BUCKET, CUSTOMER_ID, ARTICLE_ID, *codes, *[v.alias(k) for k, v in feats.items()]
+    )
 
 
 # Ranks within the customer's candidates: raw ALS dot products and popularity shares are
@@ -558,11 +566,18 @@ def _codes(pdf: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return customers, articles
 
 
-def with_rank_features(pdf: pd.DataFrame) -> pd.DataFrame:
-    """Add RANK_FEATURES (1 / log2(1 + position) within the customer) to one bucket of
-    whole customers' candidates. Only articles the customer bought have a repurchase
-    rank, only EASE's candidates an item-to-item rank."""
-    return _add_rank_features(pdf, *_codes(pdf))
+def with_rank_features(pdf: pd.DataFrame, als=None) -> pd.DataFrame:
+    """Fill ``f_als`` (with ``als``, an :func:`als_lookup` broadcast) and add
+    RANK_FEATURES (1 / log2(1 + position) within the customer) to one bucket of whole
+    customers' candidates. Only articles the customer bought have a repurchase rank,
+    only EASE's candidates an item-to-item rank."""
+    return _add_rank_features(_with_als(pdf, als), *_codes(pdf))
+
+
+def _with_als(pdf: pd.DataFrame, als) -> pd.DataFrame:
+    if als is not None:
+        pdf["f_als"] = als_scores(als, pdf[CUSTOMER_ID].to_numpy(), pdf[ARTICLE_ID].to_numpy())
+    return pdf
 
 
 def _add_rank_features(pdf: pd.DataFrame, customers: np.ndarray, articles: np.ndarray):
@@ -575,12 +590,17 @@ def _add_rank_features(pdf: pd.DataFrame, customers: np.ndarray, articles: np.nd
 
 
 def _ranked_lists_of_bucket(
-    pdf: pd.DataFrame, coefficients: np.ndarray, intercept: float, config: RecsConfig, names
+    pdf: pd.DataFrame,
+    coefficients: np.ndarray,
+    intercept: float,
+    config: RecsConfig,
+    names,
+    als=None,
 ) -> pd.DataFrame:
     """Score one bucket's candidates with the linear ranker, keep each customer's top K
     with at most ``max_per_product_type`` per product type and explain them."""
     customers, articles = _codes(pdf)
-    pdf = _add_rank_features(pdf, customers, articles)
+    pdf = _add_rank_features(_with_als(pdf, als), customers, articles)
     score = fixed_order_dot(pdf[list(FEATURES)].to_numpy(np.float64), coefficients) + intercept
     kind = pd.factorize(pdf["_pt"].fillna(pdf[ARTICLE_ID]))[0]
     in_type = _positions(customers * (int(kind.max(initial=0)) + 1) + kind, score, articles)
@@ -721,12 +741,15 @@ def ranked_lists(
     articles: DataFrame,
     config: RecsConfig,
     rows: int,
+    als: AlsFactors | None,
 ) -> DataFrame:
     """Top K per customer with at most ``max_per_product_type`` of one product type, from
     candidate features without their RANK_FEATURES (``candidate_features(...,
     with_ranks=False)``): one pass over buckets of whole customers adds the ranks,
     scores, applies the rules and cuts, instead of a window sort per rank and rule.
-    ``rows``: the candidates' row count or an upper bound (sizes the buckets)."""
+    ``rows``: the candidates' row count or an upper bound (sizes the buckets, unless the
+    features already sit in buckets). ``als``: the factors that fill ``f_als`` (required:
+    the candidates carry no ALS score before this pass)."""
     types = (
         articles.select(ARTICLE_ID, F.col(PRODUCT_TYPE).alias("_pt"))
         if PRODUCT_TYPE in articles.columns
@@ -745,6 +768,7 @@ def ranked_lists(
         intercept=intercept,
         config=config,
         names=articles.sparkSession.sparkContext.broadcast(names),
+        als=als_lookup(als) if als is not None else None,
     )
     schema = (
         f"{CUSTOMER_ID} string, {RANK} int, {ARTICLE_ID} string, {SCORE} double, {REASON} string"
@@ -909,6 +933,7 @@ def recommend(
         state.articles,
         config,
         rows=targets.count() * max_candidates_per_customer(config),
+        als=state.als,
     )
     seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
     als = None

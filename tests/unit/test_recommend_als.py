@@ -94,8 +94,8 @@ def test_als_recommends_what_similar_customers_bought(spark, tmp_path):
     assert list(ids) == ["d1", "d2", "d3", "d4", "s1", "s2", "s3", "s4"] and matrix.shape == (8, 4)
 
 
-def test_als_dot_scores_every_pair_and_zero_without_factors(spark):
-    from spark_jobs.recs_als import AlsFactors, als_dot
+def test_als_scores_every_pair_and_zero_without_factors(spark):
+    from spark_jobs.recs_als import AlsFactors, als_lookup, als_scores
 
     users = spark.createDataFrame(
         [("c1", [1.0, 2.0]), ("c2", [0.5, -1.0])], "customer_id string, vector array<float>"
@@ -103,25 +103,10 @@ def test_als_dot_scores_every_pair_and_zero_without_factors(spark):
     items = spark.createDataFrame(
         [("a1", [3.0, 1.0]), ("a2", [-2.0, 4.0])], "article_id string, vector array<float>"
     )
-    pairs = spark.createDataFrame(
-        [
-            ("c1", "a1", "x"),
-            ("c1", "a2", "y"),
-            ("c2", "a2", "z"),
-            ("c3", "a1", "w"),
-            ("c2", "a9", "v"),
-        ],
-        "customer_id string, article_id string, tag string",
-    )
-    got = als_dot(pairs, AlsFactors(None, users, items), "f").toPandas()
-    got = {(r.customer_id, r.article_id): (r.tag, r.f) for r in got.itertuples()}
-    assert got == {
-        ("c1", "a1"): ("x", 5.0),
-        ("c1", "a2"): ("y", 6.0),
-        ("c2", "a2"): ("z", -5.0),
-        ("c3", "a1"): ("w", 0.0),  # no customer factors
-        ("c2", "a9"): ("v", 0.0),  # no article factors
-    }
+    lookup = als_lookup(AlsFactors(None, users, items))
+    got = als_scores(lookup, ["c1", "c1", "c2", "c3", "c2"], ["a1", "a2", "a2", "a1", "a9"])
+    # c3 has no customer factors, a9 no article factors: both score 0
+    assert got.tolist() == [5.0, 6.0, -5.0, 0.0, 0.0]
 
 
 def test_fixed_order_dot_does_not_depend_on_the_batch():

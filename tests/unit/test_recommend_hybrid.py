@@ -291,10 +291,25 @@ def test_bought_articles_stay_candidates_unless_dropped(spark, frames, tmp_path)
             (r.customer_id, r.article_id)
             for r in transactions.join(who, "customer_id", "left_semi").collect()
         }
-        kept = candidate_features(state, who, config, exclude_seen=False).toPandas()
+        feats = candidate_features(state, who, config, exclude_seen=False)
+        # Every source's candidates are shuffled once, into buckets of whole customers.
+        plan = feats._jdf.queryExecution().executedPlan().toString()
+        assert plan.count("Exchange hashpartitioning(_bucket") == 1, plan
+        kept = feats.toPandas()
         pairs = set(zip(kept.customer_id, kept.article_id, strict=True))
         assert bought <= pairs
         assert (kept[kept.is_repurchase == 1].f_rep_n > 0).all()
+        # The ALS score of every candidate, filled in the bucket pass.
+        users = state.als.customers.toPandas().set_index("customer_id")["vector"]
+        items = state.als.articles.toPandas().set_index("article_id")["vector"]
+        want = [
+            float(np.dot(np.asarray(users[c], float), np.asarray(items[a], float)))
+            if c in users.index and a in items.index
+            else 0.0
+            for c, a in zip(kept.customer_id, kept.article_id, strict=True)
+        ]
+        np.testing.assert_allclose(kept.f_als, want, rtol=1e-9, atol=1e-12)
+        assert (kept.f_als != 0).any()
         dropped = candidate_features(state, who, config, False, drop_bought=True).toPandas()
         assert not bought & set(zip(dropped.customer_id, dropped.article_id, strict=True))
         assert len(dropped) > 0
@@ -386,6 +401,7 @@ def test_ranked_lists_apply_score_type_cap_and_top_k_and_explain(spark):
         articles,
         config,
         rows=13,  # several buckets
+        als=None,  # f_als as given
     ).toPandas()
 
     ref = base.copy()
