@@ -172,16 +172,19 @@ class RecsConfig:
 
 @contextlib.contextmanager
 def timed(step: str):
-    """Log how long a recommender step took (stderr, picked up by the task log)."""
+    """Log how long a recommender step took (stderr, picked up by the task log; also
+    appended to STEP_LOG for an in-process caller such as the benchmark)."""
     started = time.perf_counter()
     try:
         yield
     finally:
-        print(
-            f"[recommend] {step}: {time.perf_counter() - started:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
+        seconds = round(time.perf_counter() - started, 1)
+        STEP_LOG.append((step, seconds))
+        print(f"[recommend] {step}: {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+# (step, seconds) of every timed step in this process, in order.
+STEP_LOG: list[tuple[str, float]] = []
 
 
 BUCKET = "_bucket"
@@ -199,15 +202,17 @@ def customer_bucket(buckets: int):
     return F.pmod(F.hash(CUSTOMER_ID), F.lit(buckets))
 
 
-def customer_buckets(df, fn, schema, rows: int, rows_per_bucket: int = 100_000):
+def customer_buckets(df, fn, schema, rows: int | None = None, rows_per_bucket: int = 100_000):
     """``fn(pdf) -> pdf`` applied to groups of whole customers: the rows are hashed on
     ``customer_id`` into about ``rows / rows_per_bucket`` buckets, one pandas frame each.
     A pandas group per customer would cost a Python call per customer; a bucket holds
     thousands of them for one vectorized pass, and its size stays bounded as the shop
     grows (``rows``: the row count of ``df``, or an upper bound). A ``df`` that already
     carries a ``_bucket`` column (from :func:`customer_bucket`, partitioned by it) keeps
-    its buckets, so no second shuffle is needed."""
+    its buckets, so no second shuffle is needed; ``rows`` is required otherwise."""
     if BUCKET not in df.columns:
+        if rows is None:
+            raise ValueError("customer_buckets: rows is required when df has no _bucket column")
         df = df.withColumn(BUCKET, customer_bucket(bucket_count(rows, rows_per_bucket)))
     return df.groupBy(BUCKET).applyInPandas(lambda pdf: fn(pdf.drop(columns=BUCKET)), schema=schema)
 

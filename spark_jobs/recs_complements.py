@@ -52,12 +52,10 @@ def baskets(transactions: DataFrame, run_date: str, config: RecsConfig) -> DataF
     )
 
 
-def co_purchase_complements(
-    transactions: DataFrame, articles: DataFrame, run_date: str, config: RecsConfig
-) -> DataFrame:
+def co_purchase_complements(b: DataFrame, articles: DataFrame, config: RecsConfig) -> DataFrame:
     """(article_id, complement_article_id, score, support) from basket co-purchases
-    across different product groups, support >= complement_min_support."""
-    b = baskets(transactions, run_date, config)
+    across different product groups, support >= complement_min_support. ``b``: the
+    :func:`baskets` (read several times: cache it)."""
     n_baskets = b.select("basket_id").distinct().count()
     if n_baskets == 0:
         return b.sparkSession.createDataFrame(
@@ -138,8 +136,22 @@ def outfit_complements(
     transactions: DataFrame, articles: DataFrame, pool: DataFrame, run_date: str, config: RecsConfig
 ) -> DataFrame:
     """(article_id, rank, complement_article_id, score, support): top complement_top_n
-    sellable complements per pool article, co-purchases first, content rule to fill."""
-    co = co_purchase_complements(transactions, articles, run_date, config)
+    sellable complements per pool article, co-purchases first, content rule to fill.
+
+    Returned cached and materialized (the caller unpersists it). The baskets feed the
+    basket count, the article counts and both sides of the pair join; they are cached
+    while the complements are computed, so their shuffles run once instead of once per
+    use, and dropped afterwards."""
+    b = baskets(transactions, run_date, config).cache()
+    try:
+        out = _complements(co_purchase_complements(b, articles, config), pool, config).cache()
+        out.count()
+    finally:
+        b.unpersist()
+    return out
+
+
+def _complements(co: DataFrame, pool: DataFrame, config: RecsConfig) -> DataFrame:
     co = co.join(pool.select(ARTICLE_ID), ARTICLE_ID, "left_semi").join(
         pool.select(F.col(ARTICLE_ID).alias(COMPLEMENT_ARTICLE_ID)),
         COMPLEMENT_ARTICLE_ID,

@@ -280,8 +280,7 @@ def build_state(
         similar = similar_articles(vectors, arts, pool, config).cache()
         similar.count()
     with timed(f"{as_of} outfit complements"):
-        complements = outfit_complements(tx, arts, pool, as_of, config).cache()
-        complements.count()
+        complements = outfit_complements(tx, arts, pool, as_of, config)
     return ShopState(
         as_of=as_of,
         customers=customers,
@@ -459,7 +458,7 @@ def candidate_features(
     for name, _ in RANK_FEATURES:
         schema = schema.add(name, "double")
     lookup = als_lookup(state.als) if state.als is not None else None
-    return customer_buckets(base, partial(with_rank_features, als=lookup), schema, rows=0)
+    return customer_buckets(base, partial(with_rank_features, als=lookup), schema)
 
 
 def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
@@ -720,9 +719,14 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     if p < config.ranker_min_positives:
         return fallback_ranker(config)
     neg_fraction = min(1.0, config.ranker_negatives_per_positive * p / max(n - p, 1))
+    # The sample is a few hundred thousand rows spread over the candidates' many
+    # partitions: each of the solver's iterations is one job over all of them, so
+    # partitions of a few rows each cost more in task overhead than in arithmetic.
+    # One partition per task slot (no shuffle).
+    slots = max(1, labelled.sparkSession.sparkContext.defaultParallelism)
     sample = labelled.where(
         (F.col(LABEL) == 1) | (stable_uniform(config.seed, CUSTOMER_ID, ARTICLE_ID) < neg_fraction)
-    )
+    ).coalesce(slots)
     assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(sample)
     lr = LogisticRegression(
         featuresCol="_x",
@@ -740,16 +744,16 @@ def ranked_lists(
     ranker: Ranker,
     articles: DataFrame,
     config: RecsConfig,
-    rows: int,
     als: AlsFactors | None,
+    rows: int | None = None,
 ) -> DataFrame:
     """Top K per customer with at most ``max_per_product_type`` of one product type, from
     candidate features without their RANK_FEATURES (``candidate_features(...,
     with_ranks=False)``): one pass over buckets of whole customers adds the ranks,
     scores, applies the rules and cuts, instead of a window sort per rank and rule.
-    ``rows``: the candidates' row count or an upper bound (sizes the buckets, unless the
-    features already sit in buckets). ``als``: the factors that fill ``f_als`` (required:
-    the candidates carry no ALS score before this pass)."""
+    ``als``: the factors that fill ``f_als`` (required: the candidates carry no ALS
+    score before this pass). ``rows``: needed only for features that do not sit in
+    customer buckets yet (no ``_bucket`` column): their row count or an upper bound."""
     types = (
         articles.select(ARTICLE_ID, F.col(PRODUCT_TYPE).alias("_pt"))
         if PRODUCT_TYPE in articles.columns
@@ -932,7 +936,6 @@ def recommend(
         ranker,
         state.articles,
         config,
-        rows=targets.count() * max_candidates_per_customer(config),
         als=state.als,
     )
     seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None

@@ -350,6 +350,28 @@ def test_customer_profiles_are_normalized_weighted_means_across_buckets(spark):
         np.testing.assert_allclose(row.vector, mean / np.linalg.norm(mean), rtol=1e-5, atol=1e-6)
 
 
+def test_customer_buckets_keep_given_buckets_and_need_rows_otherwise(spark):
+    from spark_jobs.recs_common import BUCKET, customer_bucket, customer_buckets
+
+    rows = [(f"c{c}", a) for c in range(20) for a in range(c % 4 + 1)]
+    df = spark.createDataFrame(rows, "customer_id string, a long")
+
+    def per_bucket(pdf):
+        # One output row per customer: how many of its rows this call saw.
+        return pdf.groupby("customer_id", as_index=False).agg(n=("a", "size"))
+
+    schema = "customer_id string, n long"
+    with pytest.raises(ValueError, match="rows is required"):
+        customer_buckets(df, per_bucket, schema)
+    expected = {f"c{c}": c % 4 + 1 for c in range(20)}
+    for frame, rows_arg in ((df, 7), (df.withColumn(BUCKET, customer_bucket(3)), None)):
+        got = customer_buckets(frame, per_bucket, schema, rows=rows_arg, rows_per_bucket=2)
+        pdf = got.toPandas()
+        # Whole customers per call: each customer once, with all of its rows.
+        assert dict(zip(pdf["customer_id"], pdf["n"], strict=True)) == expected
+        assert len(pdf) == 20
+
+
 def test_positions_match_a_window_row_number():
     from spark_jobs.recs_hybrid import _positions
 
@@ -487,3 +509,48 @@ def test_stable_uniform_draws_do_not_depend_on_row_order_or_partitions(spark):
     assert abs((one["u"] < 0.3).mean() - 0.3) < 0.03
     reseeded = df.select(stable_uniform(7, "customer_id", "article_id").alias("u")).toPandas()
     assert (reseeded["u"].to_numpy() != one["u"].to_numpy()).mean() > 0.99
+
+
+def test_outfit_complements_score_co_purchases_by_shrunk_lift_by_hand(spark):
+    from spark_jobs.recs_complements import outfit_complements
+
+    articles = spark.createDataFrame(
+        [
+            ("A", "Upper body", "Ladies", 3.0),
+            ("B", "Lower body", "Ladies", 2.0),
+            ("C", "Upper body", "Ladies", 1.0),
+        ],
+        "article_id string, product_group_name string, index_group_name string, units_28d double",
+    )
+    tx = spark.createDataFrame(
+        [
+            ("c1", "A", dt.date(2020, 1, 10)),
+            ("c1", "B", dt.date(2020, 1, 10)),
+            ("c2", "A", dt.date(2020, 1, 9)),  # one day earlier: the same 3-day basket
+            ("c2", "B", dt.date(2020, 1, 9)),
+            ("c3", "A", dt.date(2020, 1, 10)),  # A with C: same product group, no pair
+            ("c3", "C", dt.date(2020, 1, 10)),
+            ("c3", "B", dt.date(2020, 1, 1)),  # a basket of one article: left out
+            (None, "B", dt.date(2020, 1, 10)),  # no customer: no basket
+        ],
+        "customer_id string, article_id string, t_dat date",
+    )
+    config = RecsConfig().replace(basket_days=3, complement_min_support=2, complement_shrinkage=5.0)
+    got = outfit_complements(tx, articles, articles, "2020-01-10", config)
+    try:
+        rows = {(r.article_id, r.complement_article_id): r for r in got.collect()}
+    finally:
+        got.unpersist()
+    # Baskets: c1|0 {A, B}, c2|0 {A, B}, c3|0 {A, C}: N = 3, n_A = 3, n_B = 2.
+    # (A, B) bought together twice: 2 * 3 / ((3 + 5) * (2 + 5)).
+    for pair in (("A", "B"), ("B", "A")):
+        assert rows[pair].support == 2
+        assert rows[pair].score == pytest.approx(6 / 56)
+        assert rows[pair].rank == 1
+    # (B, C) was never bought together: the content rule fills it in, below any co-purchase.
+    assert rows[("B", "C")].support == 0
+    assert 0 < rows[("B", "C")].score <= 0.01
+    assert rows[("B", "C")].rank == 2
+    # Never the same product group.
+    assert ("A", "C") not in rows and ("C", "A") not in rows
+    assert rows[("C", "B")].support == 0
