@@ -110,9 +110,10 @@ Notes:
   from 10% instead of 25% of each customer's training ratings, so the models behind its
   features are fit on nearly as much data as the final ones (validation hybrid nDCG@10
   0.2725 with 10% against 0.2658 with 25%; ALS alone 0.2704). The margin over the bar
-  is very small (the table above): recent changes moved it between 0.4753 and 0.4760
-  (the floating-point order of the features, then how the ranker's negatives are
-  drawn), never tuning on the test part. EASE alone scores about 0.480 on this
+  is very small (the table above): recent changes moved it between 0.4753 and 0.4762
+  (the floating-point order of the features, how the ranker's negatives are drawn,
+  the order in which ALS and the ranker's solver sum their inputs), never tuning on
+  the test part. EASE alone scores about 0.480 on this
   protocol.
 - H&M: the earlier 0.024 came from dropping every already bought article because the
   history's repeat rate (0.82% of purchase-days, 3 days of data) was under 1%. Now the
@@ -654,7 +655,9 @@ def render_speed(speed: dict | None, topk: dict | None = None) -> str:
         steps = speed.get("steps") or []
         if steps:
             lines += [
-                "Where the stage's time went (its step log):",
+                "Where the stage's time went (its step log, in order; the steps named",
+                "`holdout lists: ...` are parts of the holdout step after them, which also",
+                "holds that state's model fits listed before them):",
                 "",
                 "| step | seconds |",
                 "|---|---|",
