@@ -200,13 +200,18 @@ def test_config_rejects_bad_values():
         forecast.ForecastConfig(backtest_origins=-1)
 
 
-def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
-    lake = str(tmp_path / "lake")
+def _shop_lake(spark, tmp_path):
+    """A lake with the run's daily_sales and articles inputs: (lake, inputs dir, sales)."""
     inputs = tmp_path / "lake" / f"run_date={RUN}" / "inputs"
     inputs.mkdir(parents=True)
     sales, _ = _shop(days=100)
     sales.to_parquet(inputs / "daily_sales.parquet")
     _shop_articles(spark).toPandas().to_parquet(inputs / "articles.parquet")
+    return str(tmp_path / "lake"), inputs, sales
+
+
+def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
+    lake, _, _ = _shop_lake(spark, tmp_path)
     forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
     out = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(out) == 4 * 7
@@ -347,12 +352,7 @@ def test_run_forecast_total_follows_the_repeat_buyers(spark):
 
 
 def test_main_follows_the_repeat_buyers_when_the_lake_has_transactions(spark, tmp_path, capsys):
-    lake = str(tmp_path / "lake")
-    inputs = tmp_path / "lake" / f"run_date={RUN}" / "inputs"
-    inputs.mkdir(parents=True)
-    sales, _ = _shop(days=100)
-    sales.to_parquet(inputs / "daily_sales.parquet")
-    _shop_articles(spark).toPandas().to_parquet(inputs / "articles.parquet")
+    lake, inputs, sales = _shop_lake(spark, tmp_path)
     forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7"])
     assert "no transactions input" in capsys.readouterr().err
     _shop_transactions(sales).to_parquet(inputs / "transactions.parquet")
