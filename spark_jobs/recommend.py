@@ -27,6 +27,7 @@ from spark_jobs.recs_common import (
     OUT_OUTFIT_COMPLEMENTS,
     OUT_RECOMMENDATIONS,
     OUT_SIMILAR_ARTICLES,
+    STEP_LOG,
     RecsConfig,
     timed,
 )
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.holdout_days < 1:
         raise SystemExit(f"--holdout-days must be at least 1, got {args.holdout_days}")
     config = RecsConfig().replace(top_k=args.top_k)
+    STEP_LOG.clear()  # this run's steps only, in a process that runs the job again
     spark = get_spark("shopguide-recommend")
     customers, articles, transactions = (
         read_input(spark, args.lake, args.run_date, n)

@@ -183,7 +183,7 @@ def timed(step: str):
         print(f"[recommend] {step}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
-# (step, seconds) of every timed step in this process, in order.
+# (step, seconds) of the timed steps, in order, since the last recommend run began.
 STEP_LOG: list[tuple[str, float]] = []
 
 

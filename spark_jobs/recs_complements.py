@@ -152,6 +152,9 @@ def outfit_complements(
 
 
 def _complements(co: DataFrame, pool: DataFrame, config: RecsConfig) -> DataFrame:
+    """Co-purchase pairs ``co`` with both articles in ``pool``, plus the content rule's
+    pairs (scores in (0, 0.01], below any co-purchase); per pair the higher score, then
+    the top ``complement_top_n`` per article by score, ties by complement id."""
     co = co.join(pool.select(ARTICLE_ID), ARTICLE_ID, "left_semi").join(
         pool.select(F.col(ARTICLE_ID).alias(COMPLEMENT_ARTICLE_ID)),
         COMPLEMENT_ARTICLE_ID,

@@ -217,7 +217,14 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
         frozen=True,
     )
     monkeypatch.setattr(job, "RecsConfig", tiny)
+    from spark_jobs.recs_common import STEP_LOG
+
+    STEP_LOG.append(("an earlier run's step", 1.0))
     job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
+    steps = [step for step, _ in STEP_LOG]
+    # the step log holds this run's steps only, the holdout last
+    assert "an earlier run's step" not in steps
+    assert f"{RUN_DATE} ALS fit" in steps and steps[-1].startswith(f"{RUN_DATE} holdout of")
     read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
     assert read("recommendations").columns == [
         "customer_id",
