@@ -151,27 +151,11 @@ def forecast_matrices(args: argparse.Namespace) -> dict:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = get_spark("shopguide-evaluate-forecast")
     history = daily[pd.to_datetime(daily["sale_date"]) <= pd.Timestamp(train_end)]
-    tx = data.transactions
-    known = tx[
-        (pd.to_datetime(tx["t_dat"]) <= pd.Timestamp(train_end))
-        & tx["article_id"].astype(str).isin(set(ids))
-    ]
-    buys = pd.DataFrame(
-        {
-            "customer_id": known["customer_id"].astype("string"),
-            "article_id": known["article_id"].astype(str),
-            "t_dat": pd.to_datetime(known["t_dat"]).dt.date,
-            "quantity": pd.to_numeric(known.get("quantity", 1), errors="coerce"),
-        }
-    )
     result = run_forecast(
         spark.createDataFrame(history),
         spark.createDataFrame(articles),
         train_end,
         ForecastConfig(horizon=horizon),
-        transactions=spark.createDataFrame(
-            buys, "customer_id string, article_id string, t_dat date, quantity double"
-        ),
     )
     forecast = result.forecast.toPandas()
     baselines = result.baselines.toPandas()

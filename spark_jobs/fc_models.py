@@ -14,7 +14,6 @@ Vocabulary:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 SEASON = 7
 
@@ -334,98 +333,3 @@ def to_weeks(daily: np.ndarray) -> np.ndarray:
     daily = np.atleast_2d(daily)
     weeks = daily.shape[1] // 7
     return daily[:, : weeks * 7].reshape(daily.shape[0], weeks, 7).sum(axis=2)
-
-
-# -- the total from repeat buyers: a bottom-up purchase-cycle model ---------------------
-def repeat_cycle_units(
-    purchases: np.ndarray,
-    span_days: np.ndarray,
-    since_days: np.ndarray,
-    mean_units: np.ndarray,
-    gap_sd: np.ndarray,
-    horizon: int,
-    min_cycle: float = 7.0,
-) -> np.ndarray:
-    """Expected units in the next ``horizon`` days from customer-article pairs that repeat.
-
-    Per pair (arrays, one entry each): ``purchases`` distinct purchase days (>= 2),
-    ``span_days`` from the first to the last, ``since_days`` from the last to the origin,
-    ``mean_units`` per purchase day and ``gap_sd`` the spread of the gaps between them.
-    A renewal process: the k-th next purchase falls at k·cycle − since days, normal with
-    sd = max(gap_sd, cycle / 2)·√k, cycle = max(span / (purchases − 1), ``min_cycle``).
-    An overdue pair (the first expected day already past) buys once within its next
-    cycle, uniformly, and fades with exp(−(since − cycle) / cycle).
-    """
-    from scipy.special import ndtr
-
-    n = np.asarray(purchases, dtype=float)
-    cycle = np.maximum(np.asarray(span_days, dtype=float) / np.maximum(n - 1, 1), min_cycle)
-    since = np.asarray(since_days, dtype=float)
-    sd = np.maximum(np.asarray(gap_sd, dtype=float), 0.5 * cycle)
-    alive = np.exp(-np.maximum(0.0, since - cycle) / cycle)
-    expected = np.zeros(len(cycle))
-    last_k = (horizon / cycle).astype(int) + 2
-    for k in range(1, int(last_k.max(initial=0)) + 1):
-        mu = k * cycle - since
-        spread = sd * np.sqrt(k)
-        p = ndtr((horizon + 0.5 - mu) / spread) - ndtr((0.5 - mu) / spread)
-        if k == 1:
-            overdue = mu < 1
-            p = np.where(overdue, np.minimum(horizon, np.floor(cycle)) / cycle, p)
-        expected += np.where(k <= last_k, p, 0.0)
-    return alive * np.asarray(mean_units, dtype=float) * expected
-
-
-def repeat_buyer_total(
-    buys: pd.DataFrame,
-    origin,
-    horizon: int,
-    recent_units: pd.Series | None = None,
-    recent_days: int = 56,
-) -> pd.Series:
-    """Expected units per article in the ``horizon`` days after ``origin``, bottom up.
-
-    ``buys``: customer_id (null for anonymous sales), article_id, day (datetime64),
-    units; rows after ``origin`` are ignored. Customer-article pairs bought on two days
-    or more follow :func:`repeat_cycle_units`; every other sale of the last
-    ``recent_days`` days (one-off buyers and anonymous sales) goes on at its recent rate.
-    ``recent_units`` (per article, those ``recent_days`` days) is the article's whole
-    demand when ``buys`` lacks the anonymous sales; by default ``buys`` holds them all.
-    """
-    origin = pd.Timestamp(origin)
-    b = buys[buys["day"] <= origin]
-    known = b[b["customer_id"].notna()]
-    days = known.groupby(["customer_id", "article_id", "day"], as_index=False, sort=True)[
-        "units"
-    ].sum()
-    days = days[days["units"] > 0]
-    pair = days.groupby(["customer_id", "article_id"], sort=False)
-    gaps = days["day"].diff().dt.days.where(pair.cumcount() > 0)
-    stats = pd.DataFrame(
-        {
-            "n": pair["day"].size(),
-            "first": pair["day"].min(),
-            "last": pair["day"].max(),
-            "units": pair["units"].mean(),
-            "gap_sd": gaps.groupby([days["customer_id"], days["article_id"]]).std(ddof=0),
-        }
-    )
-    rep = stats[stats["n"] >= 2]
-    cycle = repeat_cycle_units(
-        rep["n"].to_numpy(),
-        (rep["last"] - rep["first"]).dt.days.to_numpy(),
-        (origin - rep["last"]).dt.days.to_numpy(),
-        rep["units"].to_numpy(),
-        rep["gap_sd"].fillna(0.0).to_numpy(),
-        horizon,
-    )
-    from_pairs = (
-        pd.Series(cycle, index=rep.index.get_level_values("article_id")).groupby(level=0).sum()
-    )
-    recent = b[b["day"] > origin - pd.Timedelta(days=recent_days)]
-    is_rep = pd.MultiIndex.from_frame(recent[["customer_id", "article_id"]]).isin(rep.index)
-    if recent_units is None:
-        recent_units = recent.groupby("article_id")["units"].sum()
-    from_repeaters = recent.loc[is_rep].groupby("article_id")["units"].sum()
-    others = recent_units.sub(from_repeaters, fill_value=0.0).clip(lower=0.0)
-    return from_pairs.add(others * horizon / recent_days, fill_value=0.0)

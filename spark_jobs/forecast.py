@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -84,13 +83,6 @@ class ForecastConfig:
     # this switch is on and it has class_min_rows backtest rows.
     per_class_weights: bool = False
     class_min_rows: int = 500
-    # Total of the article forecasts: rescaled to what the shop's repeat buyers and recent
-    # one-off demand add up to (fc_models.repeat_buyer_total) when transactions are given.
-    # On the Online Retail origins before 2011-09-02 the ensemble's own total was off by
-    # +13.5%, -14.0%, -5.2% and the repeat-buyer total by +2.9%, -6.8%, -0.9%.
-    repeat_total: bool = True
-    repeat_recent_days: int = 56  # one-off and anonymous demand goes on at this window's rate
-    repeat_scale_bounds: tuple[float, float] = (0.5, 2.0)  # the rescaling never goes beyond
     # articles are fitted in buckets (one applyInPandas call each): this many per task slot
     buckets_per_task: int = 8
     estimators: tuple[str, ...] = field(default=fc_models.ESTIMATORS)
@@ -768,122 +760,16 @@ def _long(result: OriginForecast) -> pd.DataFrame:
     )
 
 
-class RepeatTotals:
-    """Per origin, the expected horizon units per article from :func:`fc_models.repeat_buyer_total`
-    over the customer-level purchases (collected to the driver once for all origins)."""
-
-    def __init__(
-        self,
-        transactions: DataFrame,
-        history: DataFrame,
-        first_origin: dt.date,
-        run_date: dt.date,
-        config: ForecastConfig,
-    ):
-        self.config = config
-        since = first_origin - dt.timedelta(days=config.history_days)
-        units = (
-            F.coalesce(F.col("quantity").cast("double"), F.lit(1.0))
-            if "quantity" in transactions.columns
-            else F.lit(1.0)
-        )
-        day = F.to_date("t_dat")
-        # One scan, no shuffle: repeat_buyer_total sums the rows per customer, article and
-        # day on the driver (articles not forecast are ignored when the totals are applied).
-        # Only known customers' rows: the article's whole recent demand comes from
-        # daily_sales. Customers travel as 64-bit hashes and days as timestamps: both reach
-        # pandas as numpy columns (strings and dates would be Python objects).
-        self.buys = (
-            transactions.where(
-                (day > F.lit(since)) & (day <= F.lit(run_date)) & F.col("customer_id").isNotNull()
-            )
-            .select(
-                F.xxhash64("customer_id").alias("customer_id"),
-                "article_id",
-                day.cast("timestamp").alias("day"),
-                units.alias("units"),
-            )
-            .toPandas()
-        )
-        recent_since = first_origin - dt.timedelta(days=config.repeat_recent_days)
-        self.sales = (
-            history.where(F.col("sale_date") > F.lit(recent_since))
-            .select("article_id", F.col("sale_date").cast("timestamp").alias("day"), "units")
-            .toPandas()
-        )
-
-    def at(self, origin: dt.date) -> pd.Series:
-        cfg = self.config
-        o = pd.Timestamp(origin)
-        buys = self.buys[self.buys["day"] > o - pd.Timedelta(days=cfg.history_days)]
-        window = self.sales[
-            (self.sales["day"] > o - pd.Timedelta(days=cfg.repeat_recent_days))
-            & (self.sales["day"] <= o)
-        ]
-        recent = window.groupby("article_id")["units"].sum()
-        return fc_models.repeat_buyer_total(
-            buys, o, cfg.horizon, recent_units=recent, recent_days=cfg.repeat_recent_days
-        )
-
-
-def rescale_to_total(
-    result: OriginForecast, expected: pd.Series, bounds: tuple[float, float]
-) -> tuple[OriginForecast, float]:
-    """Scale the ensemble-fitted articles' p10/p50/p90 so that their horizon total is the
-    ``expected`` units summed over the same articles (the split over articles and days
-    stays the ensemble's). Cold-start articles keep their forecast. Returns the factor."""
-    fitted = result.frame["model"].str.startswith("shopguide_ensemble").to_numpy()
-    target = float(expected.reindex(result.frame["article_id"][fitted]).fillna(0.0).sum())
-    current = float(result.p50[fitted].sum())
-    if not fitted.any() or current <= 0 or target <= 0:
-        return result, 1.0
-    factor = float(np.clip(target / current, *bounds))
-    scale = np.where(fitted, factor, 1.0)[:, None]
-    rescaled = OriginForecast(
-        result.frame, result.p50 * scale, result.p10 * scale, result.p90 * scale, result.dates
-    )
-    return rescaled, factor
-
-
 def run_forecast(
-    daily_sales: DataFrame,
-    articles: DataFrame,
-    run_date,
-    config: ForecastConfig | None = None,
-    transactions: DataFrame | None = None,
+    daily_sales: DataFrame, articles: DataFrame, run_date, config: ForecastConfig | None = None
 ) -> ForecastResult:
-    """The forecaster: demand_forecast (+ baselines, + forecast_metrics with backtest origins).
-
-    ``transactions`` (customer_id, article_id, t_dat[, quantity]) lets the total follow
-    the shop's repeat buyers (``config.repeat_total``); without them the ensemble's own
-    total stands."""
+    """The forecaster: demand_forecast (+ baselines, + forecast_metrics with backtest origins)."""
     config = config or ForecastConfig()
     run_date = _as_date(run_date)
     spark: SparkSession = daily_sales.sparkSession
     origins = origins_for(run_date, config)
     span = (run_date - origins[0]).days + config.history_days
     history = sales_history(daily_sales, run_date, span).cache()
-    # the run date, then the backtest origins one horizon apart
-    evaluated = [run_date] + [
-        run_date - dt.timedelta(days=config.horizon * b)
-        for b in range(1, config.backtest_origins + 1)
-    ]
-    repeat = (
-        RepeatTotals(transactions, history, min(evaluated), run_date, config)
-        if transactions is not None and config.repeat_total
-        else None
-    )
-
-    def forecast_at(origin: dt.date) -> OriginForecast:
-        result = forecast_origin(features, origin, profiles, config)
-        if repeat is None:
-            return result
-        result, factor = rescale_to_total(result, repeat.at(origin), config.repeat_scale_bounds)
-        print(
-            f"[forecast] {origin}: total x {factor:.3f} to the repeat-buyer total", file=sys.stderr
-        )
-        return result
-
     totals = _group_totals(history, articles)
     is_shop = totals["level"] == "shop"
     shop_totals = totals.loc[is_shop, ["sale_date", "units"]].reset_index(drop=True)
@@ -893,7 +779,7 @@ def run_forecast(
     features = article_features(history, articles, calendar, run_date, config).toPandas()
     history.unpersist()
 
-    final = forecast_at(run_date)
+    final = forecast_origin(features, run_date, profiles, config)
     forecast = spark.createDataFrame(_long(final), FORECAST_SCHEMA)
     base = baseline_matrices(final.frame, config.horizon)
     n = len(final.frame)
@@ -910,8 +796,9 @@ def run_forecast(
     metrics = None
     if config.backtest_origins:
         scored = []
-        for origin in evaluated[1:]:
-            result = forecast_at(origin)
+        for b in range(1, config.backtest_origins + 1):
+            origin = run_date - dt.timedelta(days=config.horizon * b)
+            result = forecast_origin(features, origin, profiles, config)
             keep = result.frame["actual"].notna().to_numpy()
             scored.append(
                 (
@@ -1006,13 +893,8 @@ def main(argv: list[str] | None = None) -> None:
             "demand_forecast",
         )
         return
-    try:
-        transactions = read_input(spark, args.lake, args.run_date, "transactions")
-    except AnalysisException:
-        print("[forecast] no transactions input: the ensemble's own total stands", file=sys.stderr)
-        transactions = None
     config = ForecastConfig(horizon=args.horizon, backtest_origins=args.backtest)
-    result = run_forecast(daily_sales, articles, args.run_date, config, transactions)
+    result = run_forecast(daily_sales, articles, args.run_date, config)
     write_output(result.forecast, args.lake, args.run_date, "demand_forecast")
     if result.metrics is not None:
         write_output(result.metrics, args.lake, args.run_date, "forecast_metrics")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs import fc_models, forecast
+from spark_jobs import forecast
 
 RUN = dt.date(2024, 3, 31)
 
@@ -200,18 +200,13 @@ def test_config_rejects_bad_values():
         forecast.ForecastConfig(backtest_origins=-1)
 
 
-def _shop_lake(spark, tmp_path):
-    """A lake with the run's daily_sales and articles inputs: (lake, inputs dir, sales)."""
+def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
+    lake = str(tmp_path / "lake")
     inputs = tmp_path / "lake" / f"run_date={RUN}" / "inputs"
     inputs.mkdir(parents=True)
     sales, _ = _shop(days=100)
     sales.to_parquet(inputs / "daily_sales.parquet")
     _shop_articles(spark).toPandas().to_parquet(inputs / "articles.parquet")
-    return str(tmp_path / "lake"), inputs, sales
-
-
-def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
-    lake, _, _ = _shop_lake(spark, tmp_path)
     forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
     out = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(out) == 4 * 7
@@ -286,75 +281,3 @@ def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
     assert got.demand_class.tolist() == want.demand_class.tolist()
     with pytest.raises(ValueError, match="buckets_per_task"):
         forecast.ForecastConfig(buckets_per_task=0)
-
-
-def _shop_transactions(sales: pd.DataFrame) -> pd.DataFrame:
-    """Customer rows behind ``_shop``'s sales: STEADY's units of a day go to that weekday's
-    regular customer (a weekly repeat buyer), RARE's and NEW's are anonymous."""
-    rows = [
-        (
-            f"c{pd.Timestamp(r.sale_date).weekday()}" if r.article_id == "STEADY" else None,
-            r.article_id,
-            r.sale_date,
-            r.units,
-        )
-        for r in sales.itertuples()
-        if r.units > 0
-    ]
-    return pd.DataFrame(rows, columns=["customer_id", "article_id", "t_dat", "quantity"])
-
-
-def test_rescale_to_total_moves_only_fitted_articles_within_bounds():
-    frame = pd.DataFrame(
-        {"article_id": ["A", "B", "NEW"],
-         "model": ["shopguide_ensemble", "shopguide_ensemble", "cold_start_type_profile"]}
-    )  # fmt: skip
-    p50 = np.array([[1.0, 1.0], [2.0, 2.0], [5.0, 5.0]])
-    result = forecast.OriginForecast(frame, p50, p50 * 0.5, p50 * 2, pd.date_range(RUN, periods=2))
-    scaled, factor = forecast.rescale_to_total(result, pd.Series({"A": 3.0, "B": 6.0}), (0.5, 2.0))
-    assert factor == pytest.approx(1.5)  # 9 expected over 6 forecast
-    assert scaled.p50.tolist() == [[1.5, 1.5], [3.0, 3.0], [5.0, 5.0]]
-    assert scaled.p10.tolist() == [[0.75, 0.75], [1.5, 1.5], [2.5, 2.5]]
-    capped, factor = forecast.rescale_to_total(result, pd.Series({"A": 600.0}), (0.5, 2.0))
-    assert factor == 2.0 and capped.p90[0].tolist() == [4.0, 4.0]
-    same, factor = forecast.rescale_to_total(result, pd.Series(dtype=float), (0.5, 2.0))
-    assert factor == 1.0 and same.p50 is result.p50
-
-
-def test_run_forecast_total_follows_the_repeat_buyers(spark):
-    sales, _ = _shop()
-    config = forecast.ForecastConfig(horizon=14, fit_windows=2)
-    tx = _shop_transactions(sales)
-    args = (spark.createDataFrame(sales), _shop_articles(spark), RUN, config)
-    plain = forecast.run_forecast(*args).forecast.toPandas()
-    rescaled = forecast.run_forecast(*args, transactions=spark.createDataFrame(tx)).forecast
-    rescaled = rescaled.toPandas()
-    fitted = plain.model.str.startswith("shopguide_ensemble")
-    buys = tx.rename(columns={"t_dat": "day", "quantity": "units"}).assign(
-        day=lambda d: pd.to_datetime(d.day)
-    )
-    recent = sales[pd.to_datetime(sales.sale_date) > pd.Timestamp(RUN) - pd.Timedelta(days=56)]
-    expected = fc_models.repeat_buyer_total(
-        buys, RUN, 14, recent_units=recent.groupby("article_id")["units"].sum()
-    )
-    fitted_ids = sorted(plain[fitted].article_id.unique())
-    assert fitted_ids == ["RARE", "STEADY"]
-    assert rescaled[fitted].units_p50.sum() == pytest.approx(expected[fitted_ids].sum(), rel=1e-9)
-    assert expected["STEADY"] == pytest.approx(6.0 * 12, rel=0.15)  # six weekday buyers of ~6
-    # the split over articles and days stays the ensemble's; cold starts are untouched
-    factor = rescaled[fitted].units_p50.sum() / plain[fitted].units_p50.sum()
-    assert rescaled[fitted].units_p50.to_numpy() == pytest.approx(
-        plain[fitted].units_p50.to_numpy() * factor
-    )
-    assert rescaled[~fitted].units_p50.tolist() == plain[~fitted].units_p50.tolist()
-    assert (rescaled.units_p10 <= rescaled.units_p50).all()
-    assert (rescaled.units_p50 <= rescaled.units_p90).all()
-
-
-def test_main_follows_the_repeat_buyers_when_the_lake_has_transactions(spark, tmp_path, capsys):
-    lake, inputs, sales = _shop_lake(spark, tmp_path)
-    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7"])
-    assert "no transactions input" in capsys.readouterr().err
-    _shop_transactions(sales).to_parquet(inputs / "transactions.parquet")
-    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7"])
-    assert f"{RUN}: total x" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from spark_jobs import fc_models as m
@@ -102,63 +101,3 @@ def test_interval_table_covers_about_eighty_percent():
     assert 0.72 <= m.coverage(fresh, low, high) <= 0.9
     zero_low, zero_high = m.apply_intervals(np.zeros((2, 3)), table)
     assert not zero_low.any() and not zero_high.any()
-
-
-# -- repeat buyers ----------------------------------------------------------------------
-def _normal_mass(mu: float, sd: float, horizon: int) -> float:
-    """P(the purchase day, rounded, falls on day 1..horizon) for N(mu, sd), day by day."""
-    from scipy.stats import norm
-
-    return sum(norm.cdf(t + 0.5, mu, sd) - norm.cdf(t - 0.5, mu, sd) for t in range(1, horizon + 1))
-
-
-def test_repeat_cycle_units_of_a_weekly_buyer_by_hand():
-    # Five purchase days 28 days apart in all (cycle 7), gaps without spread: sd = 7 / 2,
-    # bought today, 3 units each time. Purchases k = 1 .. 6 (28 / 7 + 2) fall at 7k.
-    got = m.repeat_cycle_units(
-        np.array([5]), np.array([28]), np.array([0]), np.array([3.0]), np.array([0.0]), 28
-    )
-    want = 3.0 * sum(_normal_mass(7 * k, 3.5 * np.sqrt(k), 28) for k in range(1, 7))
-    assert got[0] == pytest.approx(want, rel=1e-9)
-    assert 3.0 * 3.5 < got[0] < 3.0 * 4.0  # about 3.8 purchases in four weeks
-
-
-def test_repeat_cycle_units_of_an_overdue_buyer_by_hand():
-    # Two purchases 28 days apart, the last one 42 days ago: the next one is 14 days
-    # overdue. It comes once within its next cycle (uniformly: all 28 days are inside a
-    # 28-day horizon), faded by exp(-14 / 28); the second next one at 2*28 - 42 = 14.
-    got = m.repeat_cycle_units(
-        np.array([2]), np.array([28]), np.array([42]), np.array([10.0]), np.array([0.0]), 28
-    )
-    second = _normal_mass(2 * 28 - 42, 14 * np.sqrt(2), 28)
-    third = _normal_mass(3 * 28 - 42, 14 * np.sqrt(3), 28)
-    want = np.exp(-14 / 28) * 10.0 * (1.0 + second + third)
-    assert got[0] == pytest.approx(want, rel=1e-9)
-
-
-def test_repeat_buyer_total_adds_cycles_one_offs_and_anonymous_sales():
-    origin = pd.Timestamp("2024-03-31")
-    day = lambda d: origin - pd.Timedelta(days=d)  # noqa: E731
-    buys = pd.DataFrame(
-        [
-            ("c1", "A", day(14), 2.0),  # c1 buys A every 14 days: a repeat pair
-            ("c1", "A", day(0), 2.0),
-            ("c2", "A", day(10), 5.0),  # one-off buyer of A
-            (None, "A", day(3), 1.0),  # anonymous sale of A
-            (None, "B", day(80), 9.0),  # anonymous and older than the 56-day window
-            ("c3", "B", day(70), 4.0),  # one purchase, older than the window
-            ("c1", "A", day(-3), 50.0),  # after the origin: ignored
-        ],
-        columns=["customer_id", "article_id", "day", "units"],
-    )
-    got = m.repeat_buyer_total(buys, origin, 28)
-    cycle = m.repeat_cycle_units(
-        np.array([2]), np.array([14]), np.array([0]), np.array([2.0]), np.array([0.0]), 28
-    )[0]
-    assert got["A"] == pytest.approx(cycle + (5.0 + 1.0) * 28 / 56)
-    assert got.get("B", 0.0) == 0.0
-    # Given the articles' whole recent demand (buys lacking anonymous sales), the part the
-    # repeat pairs do not explain goes on at its rate.
-    known = buys[buys["customer_id"].notna()]
-    given = m.repeat_buyer_total(known, origin, 28, recent_units=pd.Series({"A": 14.0}))
-    assert given["A"] == pytest.approx(cycle + (14.0 - 4.0) * 28 / 56)
