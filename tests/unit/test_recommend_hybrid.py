@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_jobs.recs_common import RecsConfig
+from spark_jobs.recs_common import STEP_LOG, RecsConfig
 
 RUN_DATE = "2024-03-31"
 
@@ -217,8 +217,6 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
         frozen=True,
     )
     monkeypatch.setattr(job, "RecsConfig", tiny)
-    from spark_jobs.recs_common import STEP_LOG
-
     STEP_LOG.append(("an earlier run's step", 1.0))
     job.main(["--lake", lake, "--run-date", RUN_DATE, "--top-k", "4", "--evaluate"])
     steps = [step for step, _ in STEP_LOG]
