@@ -31,6 +31,9 @@ ONLINE_RETAIL = DATA / "online-retail" / "online_retail_2010-12-01_2011-09-30.cs
 PROTOCOL = {"source": "online-retail", "train_end": "2011-09-02", "horizon": 28, "top": 500}
 JSON_OUT = REPO / "var" / "bench_forecast.json"
 ROUNDS = 3  # alternating Spark / plain-process timings at 1,000 series
+# The forecaster's settings were chosen on these origins (the command with --train-end at
+# each, scored on the 28 days after it), all before the evaluation window.
+VALIDATION_ORIGINS = ("2011-05-13", "2011-06-10", "2011-07-08", "2011-08-05")
 
 
 def _merge(summaries: list[dict]) -> dict:
@@ -93,7 +96,64 @@ def quality() -> dict | None:
     out["seconds"] = round(time.time() - t0, 1)
     out["load"] = load.summary()
     out["level_scaling"] = level_scaling(matrices)
+    out["shortfall"] = shortfall(matrices)
+    out["validation"] = validation()
     return out
+
+
+def shortfall(m: dict, top: int = 10) -> dict:
+    """Diagnosis on the evaluation window, used to choose nothing: where the units sold
+    above the forecast are, article by article (net shortfall = Σ sold − Σ forecast)."""
+    sold = m["actual"].sum(axis=1)
+    forecast = m["forecasts"]["shopguide"].sum(axis=1)
+    gap = sold - forecast
+    order = gap.argsort()[::-1]
+    net = float(gap.sum())
+    return {
+        "net": round(net, 1),
+        "sold": float(sold.sum()),
+        "share_top": {str(n): round(float(gap[order[:n]].sum()) / net, 3) for n in (20, 50)}
+        if net > 0
+        else {},
+        "rows": [
+            {
+                "article_id": m["ids"][i],
+                "name": m["names"][i],
+                "sold": float(sold[i]),
+                "forecast": round(float(forecast[i]), 1),
+            }
+            for i in order[:top]
+        ],
+    }
+
+
+def _bars(result: dict) -> dict:
+    """The issue's four measures of one evaluation: WAPE ratio to the best baseline, ..."""
+    from spark_jobs.forecast import BASELINES
+
+    m = result["models"]
+    ours = m["shopguide"]
+    return {
+        "ratio": round(ours["weekly"]["wape"] / min(m[b]["weekly"]["wape"] for b in BASELINES), 4),
+        "bias": ours["weekly"]["bias"],
+        "coverage": ours["daily"]["coverage_p10_p90"],
+        "mase": ours["daily"]["mase"],
+        "best_baseline_mase": min(m[b]["daily"]["mase"] for b in BASELINES),
+    }
+
+
+def validation() -> list[dict]:
+    """The evaluation command at each validation origin (out of sample: history up to the
+    origin only, the top 500 articles as of the origin)."""
+    import argparse as ap
+
+    from shopguide.forecasting import evaluate_forecast
+
+    rows = []
+    for origin in VALIDATION_ORIGINS:
+        args = ap.Namespace(path=str(ONLINE_RETAIL), **{**PROTOCOL, "train_end": origin})
+        rows.append({"origin": origin, **_bars(evaluate_forecast(args))})
+    return rows
 
 
 def level_scaling(m: dict) -> list[dict]:
@@ -353,15 +413,61 @@ def render(q: dict | None, s: dict | None) -> str:
             f"| daily p10–p90 coverage in [0.70, 0.90] | {cov:.3f} | {'yes' if 0.7 <= cov <= 0.9 else 'NO'} |",
             f"| daily MASE below every baseline | {ours['daily']['mase']:.3f} | {'yes' if mase_ok else 'NO'} |",
             "",
-            "Settings were chosen on rolling-origin backtests before 2011-09-02 only (the job's",
-            "own backtest at origins 2011-06-10, 07-08 and 08-05 with run date 2011-09-02: weekly",
-            "WAPE 0.642 vs 0.706 for the window average, ratio 0.909, bias −5.8%, coverage 0.83),",
-            "never on the evaluation window. Tried on the same three origins and not kept (weekly",
-            "WAPE ratio to the window average, weekly bias):",
+            "How the forecast is made: fifteen level estimators per article (means, capped and",
+            "robust weekly means, buyer-based levels, statsforecast Croston/SBA/TSB) are averaged",
+            "with weights fitted by least absolute error on 6 weekly backtest windows pooled",
+            "over articles; that average only splits the total. The total is the anchor's",
+            "(the 182-day mean with one-off orders capped at 5 x the median sale) times what",
+            "was sold per unit of it on the same windows, times 0.95 (`bias_ratio`).",
+            "",
+            "Settings were chosen on the same command at origins before 2011-09-02 only, never",
+            "on the evaluation window. The validation origins, as `make bench` measures them",
+            "now (weekly WAPE ratio to the best baseline, weekly bias, daily coverage, daily",
+            "MASE against the best baseline's):",
+            "",
+            "| validation origin | weekly WAPE ratio | weekly bias | coverage | MASE (best baseline) |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {v['origin']} | {v['ratio']:.3f} | {v['bias']:+.1%} | {v['coverage']:.3f} | "
+                f"{v['mase']:.3f} ({v['best_baseline_mase']:.3f}) |"
+                for v in q.get("validation", [])
+            ],
+            *(
+                [
+                    f"| mean | {sum(v['ratio'] for v in q['validation']) / len(q['validation']):.3f} | "
+                    f"{sum(v['bias'] for v in q['validation']) / len(q['validation']):+.1%} | | |"
+                ]
+                if q.get("validation")
+                else []
+            ),
+            "",
+            "The anchored total (2026-12-01) replaced weights fitted to hit the fit",
+            "windows' total (Σ forecast = 0.95 Σ actual). Those weights learnt the growth of the",
+            "weeks before each origin and carried it on: at origin 2011-05-13 they summed to 1.15",
+            "and the forecast was 40% too high. Same four origins, out of sample (ratio / bias):",
+            "",
+            "| total | 05-13 | 06-10 | 07-08 | 08-05 | mean ratio | `make demo` shop backtest |",
+            "|---|---|---|---|---|---|---|",
+            "| weights fitted to the fit windows' total (until 312e4a4) | 1.101 / +40.4% | 0.962 / +13.5% | 0.892 / −14.0% | 0.849 / −5.2% | 0.951 | 0.967, MASE 0.973 |",
+            "| weights summing to 1, no total (their L1 optimum, a median) | 0.873 / −0.1% | 0.847 / −14.5% | 0.888 / −35.6% | 0.816 / −23.6% | 0.856 | 0.981, MASE 0.988 |",
+            "| kept: weights summing to 1, anchored total `capped_mean_182` | 0.881 / +2.8% | 0.906 / +3.1% | 0.909 / −9.2% | 0.852 / −5.2% | 0.887 | 0.947, MASE 0.956 |",
+            "| anchor `capped_mean_91` | 0.882 / +3.1% | 0.937 / +8.8% | 0.920 / −6.6% | 0.854 / −4.8% | 0.898 | 0.929, MASE 0.933 |",
+            "| anchor `winsorised_weekly_mean` | 0.982 / +25.7% | 1.001 / +18.9% | 0.904 / −10.5% | 0.858 / −3.4% | 0.936 | 0.927, MASE 0.929 |",
+            "| anchor `mean_56` (× 1.0) | 1.014 / +27.2% | 0.987 / +16.5% | 0.916 / −8.0% | 0.860 / −4.6% | 0.944 | — |",
+            "| kept, weights per demand class | 0.883 / +2.8% | 0.945 / +3.1% | 0.910 / −9.3% | 0.857 / −5.2% | 0.899 | 0.948, MASE 0.918 |",
+            "",
+            "(`make demo` shop: the generated shop's own 3-origin backtest at run date 2024-06-30,",
+            "all articles; mean weekly WAPE ratio to the window average and daily MASE over the",
+            "window average's. Its demand fades after launch, so the anchor's ratio there is",
+            "0.68–0.75 against 1.05–1.10 on Online Retail: the ratio is learnt per shop.)",
+            "",
+            "Earlier variants, against the then-kept total-fitted weights on the three later",
+            "validation origins (the job's own backtest with run date 2011-09-02; weekly WAPE",
+            "ratio to the window average, weekly bias):",
             "",
             "| variant (validation origins only) | ratio | bias |",
             "|---|---|---|",
-            "| kept: pooled ensemble, bias ratio 0.95, 6 fit windows | 0.909 | −5.8% |",
+            "| then kept: total-fitted pooled weights, bias ratio 0.95, 6 fit windows | 0.909 | −5.8% |",
             "| bias ratio 0.90 / 1.00 | 0.891 / 0.931 | −10.6% / −1.0% |",
             "| 10 / 14 weekly fit windows | 0.918 / 0.938 | −3.8% / −0.9% |",
             "| global model: gradient-boosted trees, absolute loss, on the 15 levels scaled by the article's mean level, its log, history length, demand class; pooled over articles and fit windows | 0.903–0.905 | −9% to −10% |",
@@ -373,10 +479,10 @@ def render(q: dict | None, s: dict | None) -> str:
             "All of them lie on the line the bias ratio draws (a lower total gives a lower weekly",
             "WAPE: wholesale orders make article demand right-skewed, so the absolute-error optimum",
             "is below the mean); none moved it by more than about 0.005, far less than the spread",
-            "between origins (per-origin ratios 0.98, 0.89, 0.86; adding origin 2011-05-13 the kept",
-            "model's ratio is 0.964 with bias +4.8%), so none was kept. September demand of these",
-            "articles rose about 15% above August's (the window average is biased about −17% too),",
-            "which the history (from December 2010, no previous September) cannot show.",
+            "between origins (per-origin ratios 0.98, 0.89, 0.86), so none was kept. September",
+            "demand of these articles rose about 15% above August's (the window average is biased",
+            "about −17% too), which the history (from December 2010, no previous September) cannot",
+            "show.",
             "",
             "Also tried and not kept: a bottom-up total from the shop's repeat buyers (code in",
             "commit 56fe267). Customer-article pairs bought on two days or more as renewal",
@@ -388,7 +494,7 @@ def render(q: dict | None, s: dict | None) -> str:
             "",
             "| variant (validation origins only, one run each) | 06-10 | 07-08 | 08-05 | mean ratio |",
             "|---|---|---|---|---|",
-            "| ensemble alone (kept) | 0.962 / +13.5% | 0.892 / −14.0% | 0.849 / −5.2% | 0.901 |",
+            "| total-fitted ensemble alone (then kept) | 0.962 / +13.5% | 0.892 / −14.0% | 0.849 / −5.2% | 0.901 |",
             "| ensemble scaled to the repeat-buyer total | 0.910 / +4.4% | 0.919 / −6.4% | 0.869 / +0.3% | 0.900 |",
             "| the same, the total calibrated on the fit windows (× actual / repeat-buyer total) | 0.981 / +16.4% | 0.962 / +1.8% | 0.890 / +4.8% | 0.944 |",
             "| the repeat-buyer model's own daily path (its purchase timing) | 0.956 / +2.9% | 0.968 / −6.8% | 0.935 / −0.9% | 0.953 |",
@@ -423,6 +529,25 @@ def render(q: dict | None, s: dict | None) -> str:
                     "not a different total.",
                     "",
                 ]
+        short = q.get("shortfall")
+        if short and short["share_top"]:
+            lines += [
+                f"Where the shortfall is (evaluation window, chooses nothing): {short['sold']:,.0f} units",
+                f"sold against {short['sold'] - short['net']:,.0f} forecast; {short['share_top']['20']:.0%} of the",
+                f"net shortfall is in 20 of the {q['series']} articles ({short['share_top']['50']:.0%} in 50: the",
+                "other articles were over-forecast in sum). The largest: one-off wholesale orders",
+                "of articles that sold a few units a day, and",
+                "Christmas articles starting their season in September, which a history that",
+                "begins on 2010-12-01 has never seen (no previous September).",
+                "",
+                "| article | name | sold | forecast |",
+                "|---|---|---|---|",
+                *[
+                    f"| {r['article_id']} | {r['name']} | {r['sold']:,.0f} | {r['forecast']:,.1f} |"
+                    for r in short["rows"]
+                ],
+                "",
+            ]
         if "load" in q:
             ld = q["load"]
             lines += [

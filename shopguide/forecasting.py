@@ -105,7 +105,8 @@ def score_matrices(m: dict) -> dict:
 def forecast_matrices(args: argparse.Namespace) -> dict:
     """The (series x days) matrices :func:`evaluate_forecast` scores: ``actual``, the p50
     of ``forecasts[model]`` for shopguide and the baselines, shopguide's ``p10``/``p90``,
-    and the MASE ``scale`` per series (same ``args``)."""
+    the MASE ``scale`` per series, and the series' article ``ids`` and ``names`` (same
+    ``args``)."""
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
     from spark_jobs.forecast import ForecastConfig, run_forecast
@@ -180,7 +181,17 @@ def forecast_matrices(args: argparse.Namespace) -> dict:
         "p10": _matrix(forecast, "units_p10", ids, dates),
         "p90": _matrix(forecast, "units_p90", ids, dates),
         "scale": _scales(history, ids, train_end),
+        "ids": ids,
+        "names": _names(data.articles, ids),
     }
+
+
+def _names(articles: pd.DataFrame, ids: list[str]) -> list[str]:
+    """Each article's ``prod_name``, "" where the catalogue has none."""
+    if "prod_name" not in articles.columns:
+        return [""] * len(ids)
+    names = articles.astype({"article_id": str}).drop_duplicates("article_id")
+    return names.set_index("article_id")["prod_name"].reindex(ids).fillna("").astype(str).tolist()
 
 
 def _scales(

@@ -17,8 +17,9 @@ import numpy as np
 
 SEASON = 7
 
-# Level estimators, all "units per open day". The ensemble weights them per demand
-# class by their pooled backtest error (see fit_weights).
+# Level estimators, all "units per open day". The ensemble averages them with weights
+# from their pooled backtest error (see fit_weights); one of them, the anchor, sets the
+# total (see forecast.anchor_ratio).
 ESTIMATORS = (
     "mean_7",
     "mean_28",
@@ -191,14 +192,22 @@ def demand_class(y_open: np.ndarray, lookback: int = 91) -> str:
 
 
 def fit_weights(
-    X: np.ndarray, y: np.ndarray, bias_ratio: float = 1.0, iters: int = 40, sample_weight=None
+    X: np.ndarray,
+    y: np.ndarray,
+    bias_ratio: float = 1.0,
+    iters: int = 40,
+    sample_weight=None,
+    convex: bool = False,
 ) -> np.ndarray:
-    """Non-negative weights w minimising Σ|y − Xw| subject to Σ Xw = bias_ratio · Σ y.
+    """Non-negative weights w minimising Σ|y − Xw| subject to Σ Xw = bias_ratio · Σ y
+    (or, with ``convex``, subject to Σ w = 1).
 
     Pooled over many articles and backtest windows, so each weight reflects how well
     an estimator did on this shop's data. Absolute error (what WAPE measures) is
-    minimised by iteratively reweighted least squares; the equality keeps the total
-    on target (the L1 optimum alone is a median and under-forecasts skewed demand).
+    minimised by iteratively reweighted least squares. The total constraint keeps the
+    fitted total on target (the L1 optimum alone is a median and under-forecasts skewed
+    demand); the convex constraint makes the mix a weighted average of the estimators,
+    which only splits a total that is set elsewhere (see ``forecast.anchor_ratio``).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -206,13 +215,16 @@ def fit_weights(
     if n == 0 or not np.any(y):
         return np.full(k, 1.0 / k)
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    target = bias_ratio * float(y @ sw)
+    if convex:
+        c, target = np.ones(k), 1.0
+    else:
+        c, target = sw @ X, bias_ratio * float(y @ sw)
     floor = 1e-3 * max(float(np.mean(np.abs(y))), 1e-9)
     w = np.full(k, 1.0 / k)
     for _ in range(iters):
         r = np.abs(y - X @ w)
         s = sw / np.maximum(r, floor)
-        w_new = _constrained_nonneg_lsq(X, y, s, sw, target)
+        w_new = _constrained_nonneg_lsq(X, y, s, c, target)
         if np.allclose(w_new, w, atol=1e-7):
             w = w_new
             break
@@ -220,11 +232,10 @@ def fit_weights(
     return w
 
 
-def _constrained_nonneg_lsq(X, y, s, sw, target) -> np.ndarray:
-    """argmin Σ s(y−Xw)² s.t. (sw·X)w = target, w ≥ 0 (active set; k is small)."""
+def _constrained_nonneg_lsq(X, y, s, c, target) -> np.ndarray:
+    """argmin Σ s(y−Xw)² s.t. c·w = target, w ≥ 0 (active set; k is small)."""
     k = X.shape[1]
     active = list(range(k))
-    c = sw @ X
     while active:
         Xa = X[:, active]
         G = Xa.T @ (Xa * s[:, None]) + 1e-9 * np.eye(len(active))

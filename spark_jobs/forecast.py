@@ -14,8 +14,9 @@ How the forecast is made (details in ``docs``-style comments below):
    levels, buyer-based levels, statsforecast Croston/SBA/TSB), its demand class, the
    baselines, and the actual units after each origin.
 3. On the driver, from those backtest rows pooled over articles: weights of the
-   estimators (least absolute error, total kept on target; per demand class on
-   request), and
+   estimators (least absolute error, a weighted average; per demand class on
+   request), which split the total over articles; the total itself from one robust
+   estimator, the anchor, times what was sold per unit of it on the fit windows; and
    conformal interval multipliers per forecast size. Daily forecast = level x the
    weekday profile of the article's product type (shrunk to the department's and
    shop's). New articles: their early sales shrunk to their type's launch level.
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,11 @@ class ForecastConfig:
     backtest_origins: int = 0  # rolling-origin evaluation (0 = off; ask for >= 3)
     history_days: int = HISTORY_DAYS  # history used per origin
     min_history: int = 28  # open days of history before an article leaves cold start
-    bias_ratio: float = 0.95  # total of the fitted forecast vs actuals on the fit windows
+    bias_ratio: float = 0.95  # forecast total vs what was sold on the fit windows (via the anchor)
+    # The estimator that sets the ensemble's total (see anchor_ratio): a long, capped
+    # mean moves little from one week to the next, so what was sold per unit of it is
+    # stable across fit windows; the weights of the mix only split that total.
+    total_anchor: str = "capped_mean_182"
     coverage: float = 0.8  # p10-p90
     profile_days: int = 91  # window of the weekday profiles
     profile_shrink: float = 500.0  # units at which a type's own profile gets half weight
@@ -85,7 +90,6 @@ class ForecastConfig:
     class_min_rows: int = 500
     # articles are fitted in buckets (one applyInPandas call each): this many per task slot
     buckets_per_task: int = 8
-    estimators: tuple[str, ...] = field(default=fc_models.ESTIMATORS)
 
     def __post_init__(self):
         if self.horizon < 1:
@@ -94,6 +98,11 @@ class ForecastConfig:
             raise ValueError(f"fit_windows must be at least 1, got {self.fit_windows}")
         if self.buckets_per_task < 1:
             raise ValueError(f"buckets_per_task must be at least 1, got {self.buckets_per_task}")
+        if self.total_anchor not in fc_models.ESTIMATORS:
+            raise ValueError(
+                f"total_anchor {self.total_anchor!r} is not an estimator; "
+                f"choose one of {', '.join(fc_models.ESTIMATORS)}"
+            )
         if self.backtest_origins < 0:
             raise ValueError(
                 f"backtest origins must be 0 (off) or more, got {self.backtest_origins}"
@@ -483,6 +492,10 @@ def fit_ensemble(
     """Estimator weights per demand class from backtest rows (global weights as fallback).
 
     Each row contributes its weekly actuals against level x the week's weekday factors.
+    The weights sum to 1: they choose how the estimators split the total over articles,
+    and ``anchor_ratio`` sets the total. Weights that also had to hit the fit windows'
+    total learnt the growth of those weeks and carried it on (Online Retail, origin
+    2011-05-13: weights summing to 1.15, weekly bias +40%).
     """
     X = _estimates(fit_rows)
     Y = _actuals(fit_rows, config.horizon)
@@ -490,12 +503,55 @@ def fit_ensemble(
     A = np.concatenate([X * factors[:, b].sum(axis=1, keepdims=True) for b in blocks])
     b = np.concatenate([Y[:, blk].sum(axis=1) for blk in blocks])
     classes = np.tile(fit_rows["demand_class"].to_numpy(), len(blocks))
-    weights = {"_all": fc_models.fit_weights(A, b, config.bias_ratio)}
+    weights = {"_all": fc_models.fit_weights(A, b, convex=True)}
     for name in fc_models.DEMAND_CLASSES if config.per_class_weights else ():
         mask = classes == name
         if mask.sum() >= config.class_min_rows * len(blocks):
-            weights[name] = fc_models.fit_weights(A[mask], b[mask], config.bias_ratio)
+            weights[name] = fc_models.fit_weights(A[mask], b[mask], convex=True)
     return weights
+
+
+def anchor_ratio(fit_rows: pd.DataFrame, fit_factors: np.ndarray, config: ForecastConfig) -> float:
+    """Units sold per unit of the anchor estimator's forecast on the fit windows, x bias_ratio.
+
+    The anchor (``config.total_anchor``, by default the 182-day mean with one-off orders
+    capped) forecasts each article's level x its weekday factors; pooled over the fit
+    windows' articles, ``bias_ratio`` x actual / anchor total is the factor that turns
+    the anchor's total at the origin into the forecast total. Capping makes the anchor
+    low on a shop whose large orders recur (the ratio is above 1) and a long window makes
+    it high where demand fades (below 1): the ratio learns either from the shop's own
+    recent weeks. 1.0 when the fit windows hold no anchor forecast.
+    """
+    j = fc_models.ESTIMATORS.index(config.total_anchor)
+    anchor = float((_estimates(fit_rows)[:, j] * fit_factors.sum(axis=1)).sum())
+    sold = float(_actuals(fit_rows, config.horizon).sum())
+    return config.bias_ratio * sold / anchor if anchor > 0 else 1.0
+
+
+def _anchored(
+    levels: np.ndarray,
+    models: list[str],
+    frame: pd.DataFrame,
+    factors: np.ndarray,
+    ratio: float,
+    config: ForecastConfig,
+) -> np.ndarray:
+    """The ensemble rows' levels scaled so their total is ``ratio`` x the anchor's total.
+
+    Rows of one origin only (``factors`` are that origin's). Cold-start rows keep their
+    level: the anchor has nothing to say about an article without history.
+    """
+    ensemble = np.array([m.startswith("shopguide_ensemble") for m in models], dtype=bool)
+    if not ensemble.any():
+        return levels
+    j = fc_models.ESTIMATORS.index(config.total_anchor)
+    days = factors.sum(axis=1)
+    target = ratio * float((_estimates(frame)[ensemble, j] * days[ensemble]).sum())
+    current = float((levels[ensemble] * days[ensemble]).sum())
+    out = levels.copy()
+    if current > 0:
+        out[ensemble] *= target / current
+    return out
 
 
 def _levels(
@@ -564,22 +620,28 @@ def forecast_origin(
     )
     weights = {"_all": np.full(len(fc_models.ESTIMATORS), 1.0 / len(fc_models.ESTIMATORS))}
     table = (np.array([0.0]), np.array([0.0, 0.0]), np.array([3.0, 3.0]))
+    ratio = config.bias_ratio
     if len(fit_rows):
         # rows are sorted by origin, so the per-origin blocks stack in row order
-        fit_factors = np.concatenate(
-            [
-                _factor_matrix(part, _as_date(o), profiles, H)
-                for o, part in fit_rows.groupby("origin", sort=True)
-            ]
-        )
+        parts = [(_as_date(o), part) for o, part in fit_rows.groupby("origin", sort=True)]
+        part_factors = [_factor_matrix(part, o, profiles, H) for o, part in parts]
+        fit_factors = np.concatenate(part_factors)
         weights = fit_ensemble(fit_rows, fit_factors, config)
-        fit_levels, _ = _levels(fit_rows, weights, config)
+        ratio = anchor_ratio(fit_rows, fit_factors, config)
+        # the interval is fitted on the fit windows' forecasts made the same way
+        fit_levels = []
+        for (_, part), part_f in zip(parts, part_factors, strict=True):
+            part_levels, part_models = _levels(part, weights, config)
+            fit_levels.append(_anchored(part_levels, part_models, part, part_f, ratio, config))
         table = fc_models.interval_table(
-            fit_levels[:, None] * fit_factors, _actuals(fit_rows, H), coverage=config.coverage
+            np.concatenate(fit_levels)[:, None] * fit_factors,
+            _actuals(fit_rows, H),
+            coverage=config.coverage,
         )
     frame = features[origin_col == origin_ts].reset_index(drop=True)
     levels, models = _levels(frame, weights, config)
     factors = _factor_matrix(frame, origin, profiles, H)
+    levels = _anchored(levels, models, frame, factors, ratio, config)
     p50 = levels[:, None] * factors
     p10, p90 = fc_models.apply_intervals(p50, table)
     frame = frame.assign(model=models)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs import forecast
+from spark_jobs import fc_models, forecast
 
 RUN = dt.date(2024, 3, 31)
 
@@ -198,6 +198,67 @@ def test_config_rejects_bad_values():
         forecast.ForecastConfig(horizon=0)
     with pytest.raises(ValueError, match="backtest"):
         forecast.ForecastConfig(backtest_origins=-1)
+    with pytest.raises(ValueError, match="total_anchor"):
+        forecast.ForecastConfig(total_anchor="mean_3")
+
+
+class _FlatWeek:
+    """Weekday profiles of a shop open every day with no weekday pattern."""
+
+    def factors(self, product_type, department, origin):
+        return np.ones(7)
+
+
+def _feature_rows(origin, levels, anchors, actual_per_day, n_hist=200, horizon=28):
+    """Feature rows of one origin: every estimator at ``levels[i]``, except the anchor
+    (capped_mean_182) at ``anchors[i]``; ``actual_per_day`` None for the forecast origin."""
+    k = len(fc_models.ESTIMATORS)
+    anchor = fc_models.ESTIMATORS.index("capped_mean_182")
+    rows = []
+    for i, level in enumerate(levels):
+        est = [float(level)] * k
+        est[anchor] = float(anchors[i])
+        rows.append(
+            {
+                "article_id": f"A{i}", "origin": origin, "product_type_name": "Mug",
+                "department_name": "Kitchen", "is_new": False, "n_hist": n_hist,
+                "mean_hist": float(level), "demand_class": "smooth", "est": est,
+                "actual": None if actual_per_day is None else [actual_per_day[i]] * horizon,
+                "base_naive": 0.0, "base_snaive": [0.0] * 7, "base_wavg": 0.0, "scale": 1.0,
+            }
+        )  # fmt: skip
+    return rows
+
+
+def test_the_anchor_sets_the_total_and_the_weights_split_it():
+    """On the fit windows each article sold 1.2 x its anchor level per day. Since then the
+    short estimators doubled and the anchor did not move: the forecast total is
+    bias_ratio x 1.2 x the anchor's total at the origin (weights fitted to hit the fit
+    windows' total would have doubled it), split over articles as their levels are; a
+    new article's cold-start level is left alone."""
+    config = forecast.ForecastConfig(horizon=28, fit_windows=3, bias_ratio=0.95)
+    origin = RUN
+    rng = np.random.default_rng(5)
+    levels = rng.gamma(2.0, 3.0, 60)
+    rows = []
+    for fit_origin in forecast.fit_origins(origin, config):
+        noisy = levels * rng.uniform(0.8, 1.2, len(levels))
+        rows += _feature_rows(fit_origin, levels, levels / 2, 0.6 * noisy)  # 1.2 x anchor
+    at_origin = _feature_rows(origin, 2 * levels, levels / 2, None)
+    new = dict(at_origin[0], article_id="NEW", n_hist=5, mean_hist=4.0, is_new=True)
+    features = pd.DataFrame(rows + at_origin + [new])
+    result = forecast.forecast_origin(features, origin, _FlatWeek(), config)
+    models = result.frame["model"].to_numpy()
+    ensemble = models == "shopguide_ensemble"
+    assert ensemble.sum() == len(levels)
+    anchor_total = (levels / 2).sum() * 28
+    assert result.p50[ensemble].sum() == pytest.approx(0.95 * 1.2 * anchor_total, rel=0.02)
+    # the split follows the articles' levels
+    per_article = result.p50[ensemble].sum(axis=1)
+    assert np.corrcoef(per_article, levels)[0, 1] > 0.99
+    assert models[~ensemble] == ["cold_start_type_profile"]
+    assert 0 < result.p50[~ensemble].mean() <= 4.0
+    assert (result.p10 <= result.p50).all() and (result.p50 <= result.p90).all()
 
 
 def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):

@@ -89,6 +89,18 @@ def test_fit_weights_prefers_the_estimator_closer_in_absolute_error():
     assert (np.c_[spiky, noisy] @ w).sum() == pytest.approx(truth.sum(), rel=1e-6)
 
 
+def test_convex_weights_average_the_estimators_whatever_the_total():
+    rng = np.random.default_rng(1)
+    X = rng.gamma(2.0, 2.0, size=(400, 3))
+    mix = X @ np.array([0.25, 0.75, 0.0])
+    w = m.fit_weights(X, mix, convex=True)
+    assert w == pytest.approx([0.25, 0.75, 0.0], abs=1e-3)
+    # twice the demand: the weights still sum to 1 (the total is set elsewhere)
+    w2 = m.fit_weights(X, 2.0 * mix, convex=True)
+    assert w2.sum() == pytest.approx(1.0, abs=1e-9) and (w2 >= 0).all()
+    assert m.fit_weights(X, 2.0 * mix).sum() == pytest.approx(2.0, rel=0.01)
+
+
 def test_interval_table_covers_about_eighty_percent():
     rng = np.random.default_rng(3)
     level = rng.gamma(1.5, 2.0, size=(300, 1))
