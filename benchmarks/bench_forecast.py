@@ -128,7 +128,8 @@ def shortfall(m: dict, top: int = 10) -> dict:
 
 
 def _bars(result: dict) -> dict:
-    """The issue's four measures of one evaluation: WAPE ratio to the best baseline, ..."""
+    """The issue's four measures of one evaluation: weekly WAPE over the best baseline's,
+    weekly bias, daily p10-p90 coverage, daily MASE (and the best baseline's MASE)."""
     from spark_jobs.forecast import BASELINES
 
     m = result["models"]
