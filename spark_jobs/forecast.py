@@ -74,10 +74,11 @@ class ForecastConfig:
     history_days: int = HISTORY_DAYS  # history used per origin
     min_history: int = 28  # open days of history before an article leaves cold start
     bias_ratio: float = 0.95  # forecast total vs what was sold on the fit windows (via the anchor)
-    # The estimator that sets the ensemble's total (see anchor_ratio): a long, capped
-    # mean moves little from one week to the next, so what was sold per unit of it is
-    # stable across fit windows; the weights of the mix only split that total.
-    total_anchor: str = "capped_mean_182"
+    # The estimator that sets the ensemble's total (see anchor_ratio): a 91-day mean with
+    # one-off orders capped moves little from one week to the next, so what was sold per
+    # unit of it is stable across fit windows; the weights of the mix only split that
+    # total. Chosen on validation origins of two shops (benchmarks/results.md).
+    total_anchor: str = "capped_mean_91"
     coverage: float = 0.8  # p10-p90
     profile_days: int = 91  # window of the weekday profiles
     profile_shrink: float = 500.0  # units at which a type's own profile gets half weight
@@ -514,7 +515,7 @@ def fit_ensemble(
 def anchor_ratio(fit_rows: pd.DataFrame, fit_factors: np.ndarray, config: ForecastConfig) -> float:
     """Units sold per unit of the anchor estimator's forecast on the fit windows, x bias_ratio.
 
-    The anchor (``config.total_anchor``, by default the 182-day mean with one-off orders
+    The anchor (``config.total_anchor``, by default the 91-day mean with one-off orders
     capped) forecasts each article's level x its weekday factors; pooled over the fit
     windows' articles, ``bias_ratio`` x actual / anchor total is the factor that turns
     the anchor's total at the origin into the forecast total. Capping makes the anchor

@@ -211,9 +211,10 @@ class _FlatWeek:
 
 def _feature_rows(origin, levels, anchors, actual_per_day, n_hist=200, horizon=28):
     """Feature rows of one origin: every estimator at ``levels[i]``, except the anchor
-    (capped_mean_182) at ``anchors[i]``; ``actual_per_day`` None for the forecast origin."""
+    (the default ``total_anchor``) at ``anchors[i]``; ``actual_per_day`` None for the
+    forecast origin."""
     k = len(fc_models.ESTIMATORS)
-    anchor = fc_models.ESTIMATORS.index("capped_mean_182")
+    anchor = fc_models.ESTIMATORS.index(forecast.ForecastConfig().total_anchor)
     rows = []
     for i, level in enumerate(levels):
         est = [float(level)] * k
