@@ -102,11 +102,12 @@ def score_matrices(m: dict) -> dict:
     return {"horizon": m["horizon"], "series": len(actual), "models": models}
 
 
-def forecast_matrices(args: argparse.Namespace) -> dict:
+def forecast_matrices(args: argparse.Namespace, settings: dict | None = None) -> dict:
     """The (series x days) matrices :func:`evaluate_forecast` scores: ``actual``, the p50
     of ``forecasts[model]`` for shopguide and the baselines, shopguide's ``p10``/``p90``,
     the MASE ``scale`` per series, and the series' article ``ids`` and ``names`` (same
-    ``args``)."""
+    ``args``). ``settings``: ForecastConfig fields other than the defaults (the benchmark
+    compares variants with it)."""
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
     from spark_jobs.forecast import ForecastConfig, run_forecast
@@ -156,7 +157,7 @@ def forecast_matrices(args: argparse.Namespace) -> dict:
         spark.createDataFrame(history),
         spark.createDataFrame(articles),
         train_end,
-        ForecastConfig(horizon=horizon),
+        ForecastConfig(**{**(settings or {}), "horizon": horizon}),
     )
     forecast = result.forecast.toPandas()
     baselines = result.baselines.toPandas()

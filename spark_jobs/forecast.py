@@ -512,6 +512,12 @@ def fit_ensemble(
     return weights
 
 
+def _anchor_units(frame: pd.DataFrame, factors: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """Per row: the anchor estimator's units over the horizon (its level x the weekday factors)."""
+    j = fc_models.ESTIMATORS.index(config.total_anchor)
+    return _estimates(frame)[:, j] * factors.sum(axis=1)
+
+
 def anchor_ratio(fit_rows: pd.DataFrame, fit_factors: np.ndarray, config: ForecastConfig) -> float:
     """Units sold per unit of the anchor estimator's forecast on the fit windows, x bias_ratio.
 
@@ -523,8 +529,7 @@ def anchor_ratio(fit_rows: pd.DataFrame, fit_factors: np.ndarray, config: Foreca
     it high where demand fades (below 1): the ratio learns either from the shop's own
     recent weeks. 1.0 when the fit windows hold no anchor forecast.
     """
-    j = fc_models.ESTIMATORS.index(config.total_anchor)
-    anchor = float((_estimates(fit_rows)[:, j] * fit_factors.sum(axis=1)).sum())
+    anchor = float(_anchor_units(fit_rows, fit_factors, config).sum())
     sold = float(_actuals(fit_rows, config.horizon).sum())
     return config.bias_ratio * sold / anchor if anchor > 0 else 1.0
 
@@ -545,10 +550,8 @@ def _anchored(
     ensemble = np.array([m.startswith("shopguide_ensemble") for m in models], dtype=bool)
     if not ensemble.any():
         return levels
-    j = fc_models.ESTIMATORS.index(config.total_anchor)
-    days = factors.sum(axis=1)
-    target = ratio * float((_estimates(frame)[ensemble, j] * days[ensemble]).sum())
-    current = float((levels[ensemble] * days[ensemble]).sum())
+    target = ratio * float(_anchor_units(frame, factors, config)[ensemble].sum())
+    current = float((levels * factors.sum(axis=1))[ensemble].sum())
     out = levels.copy()
     if current > 0:
         out[ensemble] *= target / current
