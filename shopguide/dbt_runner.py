@@ -134,7 +134,12 @@ def run_dbt(
 
     if extra_vars and "run_date" in extra_vars:
         raise DbtError("pass the run date as run_dbt(..., run_date=...), not in extra_vars")
-    dbt_vars = {"run_date": run_date, "email_top_n": settings.email_top_n, **(extra_vars or {})}
+    dbt_vars = {
+        "run_date": run_date,
+        "email_top_n": settings.email_top_n,
+        "email_control_share": settings.email_control_share,
+        **(extra_vars or {}),
+    }
     args = [
         *command,
         "--project-dir", str(project_dir),
@@ -202,6 +207,10 @@ def build_published(
     settings: Settings, run_date: str, extra_vars: dict | None = None
 ) -> list[dict]:
     """Build and test the publish candidates (needs outputs.* loaded for run_date)."""
+    from shopguide.consent import ensure_consent_tables
+
+    # The email list reads consent.* (suppressions, earlier listings): empty on a new warehouse.
+    ensure_consent_tables(open_warehouse(settings))
     return run_dbt(settings, ["build", "--select", f"tag:{PUBLISHED_TAG}"], run_date, extra_vars)
 
 

@@ -60,9 +60,13 @@ class PipelineError(RuntimeError):
 
 # -- the tasks ------------------------------------------------------------------------
 def ingest(settings: Settings, run_date: str, data=None) -> dict:
+    from shopguide.consent import refresh_consent
     from shopguide.ingest import ingest as load_raw
 
-    return load_raw(settings, run_date, data)
+    result = load_raw(settings, run_date, data)
+    # Issue 17: suppressions file(s) and everyone's opt-in now, for published.email_audience.
+    result["consent"] = refresh_consent(settings, run_date)
+    return result
 
 
 def validate_raw(settings: Settings, run_date: str) -> dict:

@@ -125,6 +125,8 @@ PUBLISHED_TABLES: dict[str, dict[str, str]] = {
         "colour_group_name": "VARCHAR",
         "price": "DOUBLE PRECISION",
         "reason": "VARCHAR",
+        # 'treatment' (sent) | 'control' (held out, not sent: the uplift baseline), issue 17.
+        "campaign_group": "VARCHAR",
     },
 }
 
@@ -171,6 +173,23 @@ PUBLISHED_TABLES.update(
         },
     }
 )
+
+# Natural key of every published table, run_date first: primary keys (PostgreSQL) or
+# unique indexes (DuckDB) in ``published``, and the rows a rerun of a date replaces.
+# Helpers adding a published table add its key here too (issue 17).
+PUBLISHED_KEYS: dict[str, tuple[str, ...]] = {
+    "recommendations": ("run_date", "customer_id", "rank"),
+    "demand_forecast": ("run_date", "article_id", "forecast_date"),
+    "email_campaign_list": ("run_date", "customer_id", "rank"),
+    "similar_articles": ("run_date", "article_id", "rank"),
+    "outfit_complements": ("run_date", "article_id", "rank"),
+    "model_metrics": ("run_date", "model", "k"),
+    "forecast_metrics": ("run_date", "level", "model", "horizon"),
+}
+
+# Email campaign groups (issue 17): a deterministic share of eligible customers, hashed
+# on customer and campaign period, is held out as the control group.
+CAMPAIGN_GROUPS = ("treatment", "control")
 
 PIPELINE_RUNS_COLUMNS: dict[str, str] = {
     "run_date": "DATE",

@@ -60,6 +60,10 @@ class Settings:
     evaluate_recommendations: bool  # hold out the last days and publish model_metrics
     forecast_backtest_origins: int  # rolling-origin backtest origins (0 = none)
     recommender: str = "hybrid"  # hybrid (the shopping guide) or baseline (repurchase + popularity)
+    # -- issue 17: published layer and email marketing
+    email_control_share: float = 0.10  # share of eligible customers held out as control
+    retention_runs: int = 90  # published per-run tables keep the last N run dates
+    product_url_template: str = "https://shop.example.com/product/{article_id}"
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -115,7 +119,18 @@ def load_settings(**overrides) -> Settings:
         not in ("0", "false", "no"),
         forecast_backtest_origins=_env_int("SHOPGUIDE_FORECAST_BACKTEST_ORIGINS", 3),
         recommender=_env("SHOPGUIDE_RECOMMENDER", "hybrid"),
+        email_control_share=_env_float("SHOPGUIDE_EMAIL_CONTROL_SHARE", 0.10),
+        retention_runs=_env_int("SHOPGUIDE_RETENTION_RUNS", 90),
+        product_url_template=_env(
+            "SHOPGUIDE_PRODUCT_URL_TEMPLATE", "https://shop.example.com/product/{article_id}"
+        ),
     )
+    if not 0 <= settings.email_control_share < 1:
+        raise ValueError(
+            f"SHOPGUIDE_EMAIL_CONTROL_SHARE={settings.email_control_share}: a share from 0 to below 1"
+        )
+    if settings.retention_runs < 1:
+        raise ValueError(f"SHOPGUIDE_RETENTION_RUNS={settings.retention_runs}: at least 1")
     if settings.recommender not in RECOMMENDERS:
         raise ValueError(
             f"SHOPGUIDE_RECOMMENDER={settings.recommender!r}: choose one of {', '.join(RECOMMENDERS)}"
