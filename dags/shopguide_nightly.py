@@ -9,45 +9,80 @@ the warehouse and build the published tables' candidates (dbt contracts) →
 **validate_outputs** → **publish** every table for the run date in one transaction.
 
 Each task calls `shopguide.pipeline.run_task(name, run_date)`: the same functions
-`shopguide run` uses. The run date is the data interval's start; a rerun of a date
-replaces its partitions. Configuration: `SHOPGUIDE_*` and `SPARK_MASTER` environment
-variables (see the README).
+`shopguide run` uses. **The run date** is, in this order: the `run_date` param
+(`airflow dags trigger shopguide_nightly -c '{"run_date": "2024-06-30"}'` or the
+trigger form), the data interval's start (the scheduled run: the previous day), the
+logical date; a manual trigger without any of them (Airflow 3's default) processes
+the UTC day before it was triggered. A rerun of a date replaces its partitions.
+
+**publish** emits one Asset per published table (`shopguide://warehouse/published/<table>`,
+extra `{"run_date": D}`); `shopguide_email_export` is scheduled on the email list's.
+The Spark tasks run in the pool `shopguide_spark` (create it: `airflow pools set
+shopguide_spark 2 "…"`; docker-compose's init does). A failed or late run posts one
+alert to `SHOPGUIDE_ALERT_WEBHOOK` when it ends failed (not on a retry).
+Configuration: `SHOPGUIDE_*` and `SPARK_MASTER` environment variables (see the README).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task, task_group
+from airflow.sdk import (
+    Asset,
+    CronTriggerTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
 
+from shopguide.notifiers import RunFailedNotifier
+from shopguide.orchestration import (
+    ASSET_GROUP,
+    RUN_DATE_PARAM,
+    SPARK_POOL,
+    SPARK_TASKS,
+    default_args,
+    published_asset_name,
+    published_asset_uri,
+)
+from shopguide.schema import PUBLISHED_TABLES
 from shopguide.steps import PARALLEL_TASKS, TASK_GROUPS
 
-DEFAULT_ARGS = {
-    "owner": "data-engineering",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(hours=2),
-}
+DEFAULT_ARGS = default_args()
 
-
-def _run_failed(context) -> None:
-    """A run that failed or outlived ``dagrun_timeout`` (late) posts its reason to the webhook."""
-    from shopguide.alerts import run_failed
-
-    run_failed(context)
+# One Asset per published table (and the run log): publish swaps them all in one
+# transaction, so it emits them together.
+PUBLISHED_ASSETS = [
+    Asset(name=published_asset_name(t), uri=published_asset_uri(t), group=ASSET_GROUP)
+    for t in [*PUBLISHED_TABLES, "pipeline_runs"]
+]
 
 
 def _run_step(name: str) -> dict:
-    """Run one pipeline task for the data interval's day (imports stay out of parse time)."""
+    """Run one pipeline task for the run's date (imports stay out of parse time)."""
+    from shopguide.orchestration import resolve_run_date
     from shopguide.pipeline import run_task
 
     context = get_current_context()
-    run_date = context["data_interval_start"].date().isoformat()
-    return run_task(name, run_date)
+    run_date = resolve_run_date(context)
+    # No alert per attempt: the DAG's failure notifier alerts once per failed run.
+    result = run_task(name, run_date, alert=False)
+    if name == "publish":
+        for asset in PUBLISHED_ASSETS:
+            context["outlet_events"][asset].extra = {"run_date": run_date}
+    return result
 
 
 def _make_task(name: str):
-    @task(task_id=name)
+    options: dict = {"task_id": name}
+    if name in SPARK_TASKS:
+        options["pool"] = SPARK_POOL
+    if name == "publish":
+        options["outlets"] = PUBLISHED_ASSETS
+
+    @task(**options)
     def step() -> dict:
         return _run_step(name)
 
@@ -60,12 +95,21 @@ def _make_task(name: str):
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
+    params={
+        RUN_DATE_PARAM: Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Day to process (YYYY-MM-DD). Empty: the data interval's day, "
+            "else the day before the run was triggered.",
+        )
+    },
     # BI and marketing read the tables at 07:00 UTC: a run still going at 06:00 is late.
-    # It is stopped (the previous complete run stays published) and the callback alerts.
+    # It is stopped (the previous complete run stays published) and the notifier alerts.
     # (Airflow's DeadlineAlert would alert without stopping, but `airflow dags test`
     # fails on DAGs that declare one in Airflow 3.3.)
     dagrun_timeout=timedelta(hours=4),
-    on_failure_callback=_run_failed,
+    on_failure_callback=RunFailedNotifier(),
     default_args=DEFAULT_ARGS,
     tags=["shopguide", "recommendations", "forecasting"],
     doc_md=__doc__,

@@ -36,26 +36,61 @@ def send_alert(webhook: str, run_date: str, task: str, reason: str) -> bool:
 
 
 def run_failed(context: dict) -> None:
-    """Airflow DAG failure callback: a failed run, or one stopped by ``dagrun_timeout``."""
+    """Airflow DAG failure callback: a failed run, or one stopped by ``dagrun_timeout``.
+
+    It runs once per failed DAG run (after the last retry of the failed task), never
+    on a retry: the DAG's tasks call ``run_task(..., alert=False)``. The alert names
+    the task that failed last and, when the warehouse has it, that task's error.
+    """
     reason = str((context or {}).get("reason") or "a task failed")
+    run_date = _run_date(context)
+    task = _failed_task(context)
     if "timed_out" in reason or "timeout" in reason:
         message = (
             "the nightly run is late: it did not finish within its dagrun_timeout and was "
             "stopped; the published tables still hold the previous complete run"
         )
     else:
-        message = f"the nightly run failed ({reason}); the published tables still hold the previous complete run"
-    log.error("%s for %s: %s", PIPELINE, _run_date(context), message)
-    send_alert(
-        os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""), _run_date(context), "dag_run", message
-    )
+        detail = _task_error(run_date, task) if task else None
+        what = f"{task}: {detail}" if detail else reason
+        message = f"the nightly run failed ({what}); the published tables still hold the previous complete run"
+    log.error("%s for %s: %s", PIPELINE, run_date, message)
+    send_alert(os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""), run_date, task or "dag_run", message)
 
 
 def _run_date(context) -> str:
-    """The run's data date from the callback context (the DAG run as object or dict)."""
-    dag_run = (context or {}).get("dag_run") if isinstance(context, dict) else None
-    for name in ("data_interval_start", "logical_date"):
-        value = dag_run.get(name) if isinstance(dag_run, dict) else getattr(dag_run, name, None)
-        if value:
-            return str(value)[:10]
-    return "unknown"
+    """The run's data date from the callback context, resolved as the tasks resolve it."""
+    from shopguide.orchestration import resolve_run_date
+
+    try:
+        return resolve_run_date(context if isinstance(context, dict) else {})
+    except (ValueError, TypeError):
+        return "unknown"
+
+
+def _failed_task(context) -> str | None:
+    """The pipeline task (``group.task`` -> ``task``) the callback context names, if any."""
+    ti = (context or {}).get("ti") if isinstance(context, dict) else None
+    task_id = ti.get("task_id") if isinstance(ti, dict) else getattr(ti, "task_id", None)
+    return str(task_id).rsplit(".", 1)[-1] if task_id else None
+
+
+def _task_error(run_date: str, task: str) -> str | None:
+    """The error ``run_task`` recorded in ``outputs.task_runs``; None when unavailable
+    (the alert must go out even when the warehouse is what failed)."""
+    try:
+        import json as _json
+
+        from shopguide.settings import load_settings
+        from shopguide.warehouse import open_warehouse
+
+        wh = open_warehouse(load_settings())
+        value = wh.scalar(
+            "SELECT result FROM outputs.task_runs WHERE run_date = CAST("
+            f"{wh.param} AS DATE) AND \"task\" = {wh.param} AND status = 'failed'",
+            [run_date, task],
+        )
+        return str(_json.loads(value).get("error")) if value else None
+    except Exception as exc:  # noqa: BLE001 - bookkeeping must not stop the alert
+        log.warning("could not read the failed task's error: %s", exc)
+        return None

@@ -24,7 +24,7 @@ def dagbag(tmp_path_factory):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}, dagbag.import_errors
-    assert "shopguide_nightly" in dagbag.dags
+    assert {"shopguide_nightly", "shopguide_email_export"} <= set(dagbag.dags)
 
 
 def test_schedule_and_run_policy(dagbag):
@@ -59,13 +59,14 @@ def test_task_groups_run_in_the_documented_order(dagbag):
     assert upstream["publish.publish"] == {"validate_outputs.validate_outputs"}
 
 
-def test_dag_file_does_no_heavy_work_at_import():
+@pytest.mark.parametrize("dag_file", ["shopguide_nightly.py", "shopguide_email_export.py"])
+def test_dag_file_does_no_heavy_work_at_import(dag_file):
     """Parsing the DAG must not import pandas, Spark, dbt or GX (the scheduler parses often)."""
     code = (
         "import sys, runpy; runpy.run_path({!r}); "
         "heavy = [m for m in ('pandas', 'pyspark', 'dbt', 'great_expectations', 'duckdb') if m in sys.modules]; "
         "print('HEAVY=' + ','.join(heavy))"
-    ).format(str(REPO / "dags" / "shopguide_nightly.py"))
+    ).format(str(REPO / "dags" / dag_file))
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -85,3 +86,45 @@ def test_a_late_run_is_stopped_and_alerted(dagbag):
         else [dag.on_failure_callback]
     )
     assert callbacks and all(callable(c) for c in callbacks)
+
+
+def test_run_date_param_and_a_manual_trigger_without_one(dagbag):
+    dag = dagbag.dags["shopguide_nightly"]
+    assert "run_date" in dag.params
+    assert dag.params["run_date"] is None  # empty: data interval, else the previous day
+
+
+def test_spark_tasks_share_a_pool_and_publish_emits_the_assets(dagbag):
+    from shopguide.orchestration import SPARK_POOL, published_asset_uri
+    from shopguide.schema import PUBLISHED_TABLES
+
+    tasks = {t.task_id: t for t in dagbag.dags["shopguide_nightly"].tasks}
+    assert tasks["spark.recommend"].pool == tasks["spark.forecast"].pool == SPARK_POOL
+    assert tasks["ingest.ingest"].pool != SPARK_POOL
+    uris = {a.uri for a in tasks["publish.publish"].outlets}
+    assert {published_asset_uri(t) for t in PUBLISHED_TABLES} <= uris
+    assert all(not t.outlets for name, t in tasks.items() if name != "publish.publish")
+
+
+def test_the_email_export_is_scheduled_on_the_published_email_list(dagbag):
+    from shopguide.orchestration import published_asset_uri
+
+    dag = dagbag.dags["shopguide_email_export"]
+    assets = list(dag.timetable.asset_condition.objects)
+    assert [a.uri for a in assets] == [published_asset_uri("email_campaign_list")]
+    assert [t.task_id for t in dag.tasks] == ["export_email"]
+
+
+def test_one_alert_per_failed_run_none_per_attempt(dagbag):
+    """Only the DAG's failure notifier alerts (once per failed run); no task-level
+    failure or retry callback could add a second alert or alert on a retry."""
+    from shopguide.notifiers import RunFailedNotifier
+
+    dag = dagbag.dags["shopguide_nightly"]
+    callbacks = dag.on_failure_callback
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    assert any(isinstance(c, RunFailedNotifier) for c in callbacks)
+    for task in dag.tasks:
+        assert not task.on_failure_callback and not task.on_retry_callback, task.task_id
+    source = (REPO / "dags" / "shopguide_nightly.py").read_text()
+    assert "alert=False" in source

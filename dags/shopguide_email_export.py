@@ -1,0 +1,91 @@
+"""
+### shopguide_email_export
+
+Data-aware: runs whenever `shopguide_nightly`'s publish task emits the Asset of
+`published.email_campaign_list` and writes that run date's email list (opted-in
+customers only) to `SHOPGUIDE_EXPORT_DIR` (default `$SHOPGUIDE_HOME/exports`) as
+`email_<run_date>.csv`, the file the email tool picks up. The run date comes from the
+Asset event's extra; a manual trigger takes the `run_date` param, else the latest
+published run.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from shopguide.orchestration import (
+    ASSET_GROUP,
+    EMAIL_EXPORT_DAG,
+    RUN_DATE_PARAM,
+    default_args,
+    published_asset_name,
+    published_asset_uri,
+)
+
+EMAIL_LIST = Asset(
+    name=published_asset_name("email_campaign_list"),
+    uri=published_asset_uri("email_campaign_list"),
+    group=ASSET_GROUP,
+)
+
+
+def _event_run_date(context) -> str | None:
+    """The newest run date among the Asset events that triggered this run."""
+    dates = []
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            value = (getattr(event, "extra", None) or {}).get(RUN_DATE_PARAM)
+            if value:
+                dates.append(str(value))
+    return max(dates) if dates else None
+
+
+@dag(
+    dag_id=EMAIL_EXPORT_DAG,
+    schedule=[EMAIL_LIST],
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params={
+        RUN_DATE_PARAM: Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Published run to export (YYYY-MM-DD). Empty: the triggering "
+            "Asset event's run, else the latest published run.",
+        )
+    },
+    default_args=default_args(),
+    tags=["shopguide", "export"],
+    doc_md=__doc__,
+)
+def shopguide_email_export():
+    @task
+    def export_email() -> dict:
+        from shopguide.export import export_email_list
+        from shopguide.orchestration import email_export_path
+        from shopguide.settings import load_settings
+
+        context = get_current_context()
+        params = context.get("params") or {}
+        run_date = params.get(RUN_DATE_PARAM) or _event_run_date(context)
+        settings = load_settings()
+        if run_date is None:
+            # The latest published run: let the export pick it, then name the file.
+            tmp = email_export_path(settings.home, "latest")
+            rows, run_date = export_email_list(settings, None, tmp)
+            out = email_export_path(settings.home, run_date)
+            os.replace(tmp, out)
+        else:
+            out = email_export_path(settings.home, run_date)
+            rows, run_date = export_email_list(settings, run_date, out)
+        print(f"shopguide email export: {rows} rows for {run_date} -> {out}")
+        return {"run_date": run_date, "rows": rows, "path": out}
+
+    export_email()
+
+
+shopguide_email_export()

@@ -1,0 +1,119 @@
+"""What the Airflow DAGs need from shopguide, kept import-light (standard library only).
+
+The DAG files import this at parse time; the scheduler's dag-processor parses often,
+so nothing here may pull in pandas, Spark, dbt or GX.
+
+- :func:`resolve_run_date`: the day a run processes, from its Airflow context.
+- The Spark pool and the Assets the publish task emits.
+- Retry policy read from the environment (a live test shortens the retry delay).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+RUN_DATE_PARAM = "run_date"
+
+# Every Spark task runs in this pool, so a backfill (or a manual run next to the
+# nightly one) cannot put more Spark applications on the cluster than it has room
+# for. Created by `airflow pools set` in docker-compose's airflow-init (and by the
+# live test); a task whose pool does not exist is never scheduled.
+SPARK_POOL = "shopguide_spark"
+SPARK_POOL_SLOTS = 2
+SPARK_POOL_DESCRIPTION = "Spark applications of shopguide (recommend, forecast)"
+SPARK_TASKS = frozenset({"recommend", "forecast"})
+
+ASSET_GROUP = "shopguide"
+EMAIL_EXPORT_DAG = "shopguide_email_export"
+
+
+def published_asset_uri(table: str) -> str:
+    """The Asset URI of one published table (the publish task's outlets)."""
+    return f"shopguide://warehouse/published/{table}"
+
+
+def published_asset_name(table: str) -> str:
+    return f"shopguide.published.{table}"
+
+
+def _field(obj, name: str):
+    """A field of the DAG run given as an object (Airflow) or a dict (tests, callbacks)."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+    return _as_date(parsed)
+
+
+def resolve_run_date(context, now: datetime | None = None) -> str:
+    """The day a run processes, in this order:
+
+    1. the ``run_date`` DAG param (``airflow dags trigger -c '{"run_date": "D"}'`` or
+       the trigger form), also read from the run's conf;
+    2. the data interval's start (the scheduled nightly run: the previous day);
+    3. the logical date;
+    4. none of them (a manual trigger in Airflow 3 has no logical date and no data
+       interval): the UTC day before the run was triggered (``run_after``, else now).
+    """
+    context = context or {}
+    dag_run = context.get("dag_run")
+    params = context.get("params") or {}
+    value = params.get(RUN_DATE_PARAM) if hasattr(params, "get") else None
+    if value in (None, ""):
+        conf = _field(dag_run, "conf") or {}
+        value = conf.get(RUN_DATE_PARAM) if isinstance(conf, dict) else None
+    if value not in (None, ""):
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError as exc:
+            raise ValueError(
+                f"the {RUN_DATE_PARAM} param {value!r} is not a date in YYYY-MM-DD form"
+            ) from exc
+    for name in ("data_interval_start", "logical_date"):
+        found = context.get(name)
+        if found is None:
+            found = _field(dag_run, name)
+        if found not in (None, ""):
+            return _as_date(found).isoformat()
+    base = _field(dag_run, "run_after") or context.get("run_after")
+    day = (
+        _as_date(base)
+        if base not in (None, "")
+        else (now or datetime.now(UTC)).astimezone(UTC).date()
+    )
+    return (day - timedelta(days=1)).isoformat()
+
+
+def default_args() -> dict:
+    """Task defaults: one retry five minutes later unless SHOPGUIDE_TASK_RETRIES /
+    SHOPGUIDE_RETRY_DELAY_SECONDS say otherwise (read when the DAG file is parsed)."""
+    return {
+        "owner": "data-engineering",
+        "retries": int(os.environ.get("SHOPGUIDE_TASK_RETRIES") or 1),
+        "retry_delay": timedelta(
+            seconds=float(os.environ.get("SHOPGUIDE_RETRY_DELAY_SECONDS") or 300)
+        ),
+        "execution_timeout": timedelta(hours=2),
+    }
+
+
+def email_export_path(home, run_date: str) -> str:
+    """Where ``shopguide_email_export`` writes the day's email list."""
+    base = os.environ.get("SHOPGUIDE_EXPORT_DIR") or os.path.join(str(home), "exports")
+    return os.path.join(base, f"email_{run_date}.csv")

@@ -1,0 +1,153 @@
+"""The run date a DAG run processes, and the run's one failure alert (issue 19)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
+
+import pytest
+
+from shopguide.orchestration import resolve_run_date
+
+
+def _run(**fields):
+    base = {"conf": {}, "data_interval_start": None, "logical_date": None, "run_after": None}
+    return SimpleNamespace(**{**base, **fields})
+
+
+def test_the_param_wins_over_everything():
+    context = {
+        "params": {"run_date": "2024-06-30"},
+        "data_interval_start": datetime(2024, 3, 1, 2, tzinfo=UTC),
+        "logical_date": datetime(2024, 3, 2, 2, tzinfo=UTC),
+        "dag_run": _run(run_after=datetime(2024, 9, 9, tzinfo=UTC)),
+    }
+    assert resolve_run_date(context) == "2024-06-30"
+
+
+def test_the_conf_counts_when_params_were_not_merged():
+    context = {"params": {}, "dag_run": _run(conf={"run_date": "2024-05-01"})}
+    assert resolve_run_date(context) == "2024-05-01"
+
+
+def test_a_bad_param_is_a_clear_error():
+    with pytest.raises(ValueError, match="run_date param '30/06/2024'"):
+        resolve_run_date({"params": {"run_date": "30/06/2024"}})
+
+
+def test_the_data_interval_start_is_the_scheduled_day():
+    # The nightly 02:00 run of 2024-04-01 covers 2024-03-31 02:00 .. 2024-04-01 02:00.
+    context = {
+        "params": {"run_date": None},
+        "data_interval_start": datetime(2024, 3, 31, 2, tzinfo=UTC),
+        "logical_date": datetime(2024, 4, 1, 2, tzinfo=UTC),
+    }
+    assert resolve_run_date(context) == "2024-03-31"
+
+
+def test_the_data_interval_of_the_dag_run_and_a_string_date():
+    assert (
+        resolve_run_date({"dag_run": {"data_interval_start": "2024-03-30T02:00:00+00:00"}})
+        == "2024-03-30"
+    )
+
+
+def test_the_logical_date_without_a_data_interval():
+    context = {
+        "params": {},
+        "data_interval_start": None,
+        "logical_date": datetime(2024, 2, 29, 23, tzinfo=UTC),
+    }
+    assert resolve_run_date(context) == "2024-02-29"
+
+
+def test_a_manual_trigger_with_nothing_takes_the_day_before_it_was_triggered():
+    context = {
+        "params": {"run_date": None},
+        "dag_run": _run(run_after=datetime(2026, 12, 6, 0, 30, tzinfo=UTC)),
+    }
+    assert resolve_run_date(context) == "2026-12-05"
+    # No run_after either: the UTC day before now.
+    now = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    assert resolve_run_date({"params": {}}, now=now) == "2025-12-31"
+
+
+def test_utc_days_not_local_ones():
+    from datetime import timedelta, timezone
+
+    tz = timezone(timedelta(hours=10))
+    assert (
+        resolve_run_date({"data_interval_start": datetime(2024, 4, 1, 8, tzinfo=tz)})
+        == "2024-03-31"
+    )
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/alert", received
+    server.shutdown()
+
+
+def test_a_dag_task_attempt_does_not_alert_but_the_cli_does(tmp_path, webhook):
+    """run_task(alert=False) (the DAG's tasks) posts nothing: an attempt may be retried."""
+    from shopguide.pipeline import PipelineError, run_task
+    from support import make_settings
+
+    url, received = webhook
+    settings = make_settings(
+        tmp_path, source="hm", source_path=str(tmp_path / "nowhere"), alert_webhook=url
+    )
+    with pytest.raises(PipelineError):
+        run_task("ingest", "2024-06-30", settings, alert=False)
+    assert received == []
+    with pytest.raises(PipelineError):
+        run_task("ingest", "2024-06-30", settings)
+    assert [r["task"] for r in received] == ["ingest"]
+
+
+def test_the_run_failed_notifier_sends_one_alert_naming_the_task_and_its_error(
+    tmp_path, webhook, monkeypatch
+):
+    """The DAG's on_failure_callback: one POST with the failed task and the error
+    run_task recorded in the warehouse; the date resolved as the tasks resolve it."""
+    from shopguide.notifiers import RunFailedNotifier
+    from shopguide.pipeline import PipelineError, run_task
+    from support import make_settings
+
+    url, received = webhook
+    settings = make_settings(tmp_path, source="hm", source_path=str(tmp_path / "nowhere"))
+    with pytest.raises(PipelineError):
+        run_task("ingest", "2024-06-30", settings, alert=False)
+    for name, value in {
+        "SHOPGUIDE_ALERT_WEBHOOK": url,
+        "SHOPGUIDE_WAREHOUSE": settings.warehouse_url,
+        "SHOPGUIDE_HOME": str(settings.home),
+    }.items():
+        monkeypatch.setenv(name, value)
+    context = {
+        "params": {"run_date": None},
+        "dag_run": _run(conf={"run_date": "2024-06-30"}),
+        "ti": SimpleNamespace(task_id="ingest.ingest"),
+        "reason": "task_failure",
+    }
+    RunFailedNotifier()(context)
+    assert len(received) == 1
+    alert = received[0]
+    assert (alert["run_date"], alert["task"]) == ("2024-06-30", "ingest")
+    assert "ingest:" in alert["reason"] and "nowhere" in alert["reason"]
