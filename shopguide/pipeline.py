@@ -267,8 +267,15 @@ STEPS: tuple[Step, ...] = tuple(
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
-def run_task(name: str, run_date: str, settings: Settings | None = None, **kwargs) -> dict:
-    """Run one task for ``run_date``, log it in ``outputs.task_runs``; raise PipelineError on failure."""
+def run_task(
+    name: str, run_date: str, settings: Settings | None = None, *, alert: bool = True, **kwargs
+) -> dict:
+    """Run one task for ``run_date``, log it in ``outputs.task_runs``; raise PipelineError on failure.
+
+    ``alert``: post a failure to the webhook here (``shopguide run``: the run stops at the
+    first failure, so once). The DAG passes False: a task attempt that fails may be
+    retried, so its run alerts once, from the DAG's failure notifier (issue 19).
+    """
     settings = settings or load_settings()
     date.fromisoformat(run_date)  # a clear error for a malformed date, before any work
     step = STEP_BY_NAME[name]
@@ -284,7 +291,8 @@ def run_task(name: str, run_date: str, settings: Settings | None = None, **kwarg
         )
         _record_failed_run(settings, run_date, name, reason)
         log.error("shopguide %s for %s failed: %s", name, run_date, reason)
-        notify_failure(settings, run_date, name, reason)
+        if alert:
+            notify_failure(settings, run_date, name, reason)
         raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
     _record_task(settings, run_date, name, "success", started, time.perf_counter() - t0, result)
     log.info(
