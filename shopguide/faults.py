@@ -1,35 +1,10 @@
-"""Fault injection points for the reliability tests (failpoints).
+"""Fault injection points (failpoints) for the reliability tests.
 
-``failpoint("publish")`` does nothing unless ``SHOPGUIDE_FAILPOINT`` names that point.
-When it does, the process says so on stderr and stops right there, inside whatever
-transaction or Spark job is in flight, so a test can kill it (SIGKILL) at a known
-moment and check that nothing half-done became visible. Points:
-
-- ``ingest``: raw articles and customers replaced, transactions not yet, uncommitted;
-- ``spark``: a Spark job has written its first output to the lake;
-- ``load``: the first Spark output is loaded into ``outputs``, uncommitted;
-- ``publish``: the first published table is swapped, uncommitted.
-
-This module imports only the standard library: Spark jobs call it too.
+The implementation lives in :mod:`spark_jobs.faults` because the Spark jobs stop at
+failpoints too and ``spark_jobs`` never imports ``shopguide`` (the import rule in
+``pyproject.toml``); the orchestrator uses the same points through this name.
 """
 
-from __future__ import annotations
+from spark_jobs.faults import ENV, MARKER, POINTS, WAIT_SECONDS, failpoint
 
-import os
-import sys
-import time
-
-ENV = "SHOPGUIDE_FAILPOINT"
-POINTS = ("ingest", "spark", "load", "publish")
-MARKER = "shopguide failpoint reached:"
-# How long a failpoint waits to be killed before it gives up and fails the task.
-WAIT_SECONDS = 600
-
-
-def failpoint(name: str) -> None:
-    """Stop here (until killed) when ``SHOPGUIDE_FAILPOINT`` is ``name``."""
-    if os.environ.get(ENV) != name:
-        return
-    print(f"{MARKER} {name} (pid {os.getpid()})", file=sys.stderr, flush=True)
-    time.sleep(WAIT_SECONDS)
-    raise RuntimeError(f"failpoint {name} was not killed within {WAIT_SECONDS} s")
+__all__ = ["ENV", "MARKER", "POINTS", "WAIT_SECONDS", "failpoint"]

@@ -61,12 +61,8 @@ def write_output(df: DataFrame, lake: str, run_date: str, name: str) -> None:
 
 
 def _failpoint(name: str) -> None:
-    # shopguide.faults when the package is importable (in-process and spark-submit with
-    # PYTHONPATH); a job shipped alone has no failpoints.
-    try:
-        from shopguide.faults import failpoint
-    except ImportError:
-        return
+    from spark_jobs.faults import failpoint
+
     failpoint(name)
 
 
