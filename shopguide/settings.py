@@ -64,6 +64,8 @@ class Settings:
     email_control_share: float = 0.10  # share of eligible customers held out as control
     retention_runs: int = 90  # published per-run tables keep the last N run dates
     product_url_template: str = "https://shop.example.com/product/{article_id}"
+    # -- issue 19: Spark event logs, where a history server reads them ("" = <home>/spark-events)
+    spark_event_log_dir: str = ""
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -124,6 +126,7 @@ def load_settings(**overrides) -> Settings:
         product_url_template=_env(
             "SHOPGUIDE_PRODUCT_URL_TEMPLATE", "https://shop.example.com/product/{article_id}"
         ),
+        spark_event_log_dir=_env("SHOPGUIDE_SPARK_EVENT_LOG_DIR", ""),
     )
     if not 0 <= settings.email_control_share < 1:
         raise ValueError(

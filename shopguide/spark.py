@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import collections
 import importlib
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
 from shopguide.settings import REPO_ROOT, Settings
+
+log = logging.getLogger("shopguide.spark")
 
 
 class SparkJobError(RuntimeError):
@@ -27,11 +33,34 @@ def _zip_jobs(dest: Path) -> Path:
     return archive
 
 
+def event_log_dir(settings: Settings) -> str | None:
+    """Where Spark writes its event logs (a history server's ``spark.history.fs.logDirectory``):
+    ``SHOPGUIDE_SPARK_EVENT_LOG_DIR``, default ``<home>/spark-events``; ``off`` disables.
+    A local directory is created (Spark refuses a missing one) and given as a file:// URI."""
+    configured = settings.spark_event_log_dir or str(Path(settings.home) / "spark-events")
+    if configured.lower() in ("off", "none", "0", "false"):
+        return None
+    if "://" in configured and not configured.startswith("file://"):
+        return configured  # hdfs://, s3a://: the cluster's file system
+    local = Path(configured.removeprefix("file://")).resolve()
+    local.mkdir(parents=True, exist_ok=True)
+    return local.as_uri()
+
+
+def _spark_confs(settings: Settings) -> dict[str, str]:
+    confs = {"spark.ui.showConsoleProgress": "false"}
+    directory = event_log_dir(settings)
+    if directory:
+        confs.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": directory})
+    return confs
+
+
 def spark_submit_command(
     settings: Settings, job: str, args: list[str], py_files: Path
 ) -> list[str]:
     pyspark_home = Path(importlib.import_module("pyspark").__file__).parent
     submit = os.environ.get("SPARK_SUBMIT") or str(pyspark_home / "bin" / "spark-submit")
+    confs = [item for k, v in _spark_confs(settings).items() for item in ("--conf", f"{k}={v}")]
     return [
         submit,
         "--master", settings.spark_master,
@@ -39,6 +68,7 @@ def spark_submit_command(
         "--driver-memory", settings.spark_driver_memory,
         "--conf", f"spark.pyspark.python={os.environ.get('PYSPARK_PYTHON', sys.executable)}",
         "--conf", f"spark.pyspark.driver.python={sys.executable}",
+        *confs,
         "--py-files", str(py_files),
         str(REPO_ROOT / "spark_jobs" / f"{job}.py"),
         *args,
@@ -46,28 +76,126 @@ def spark_submit_command(
 
 
 def run_spark_job(settings: Settings, job: str, args: list[str]) -> None:
-    """Run ``spark_jobs/<job>.py`` with ``args``; raise SparkJobError on failure."""
-    if not settings.spark_is_remote:
-        module = importlib.import_module(f"spark_jobs.{job}")
-        os.environ.setdefault("SHOPGUIDE_SPARK_DRIVER_MEMORY", settings.spark_driver_memory)
-        from spark_jobs.common import get_spark
+    """Run ``spark_jobs/<job>.py`` with ``args``; raise SparkJobError on failure.
 
-        get_spark(f"shopguide-{job}", settings.spark_master)
-        module.main(args)
+    Local masters run in-process (the task's own JVM; its log goes to the task's
+    stderr). Otherwise ``spark-submit`` runs in its own process group: its driver log
+    streams line by line into this process's log (the Airflow task log) while it runs,
+    and a SIGTERM to this process (Airflow killing the task), an exception or this
+    process dying (``PR_SET_PDEATHSIG``) stops the whole group: driver and application.
+    """
+    if not settings.spark_is_remote:
+        _run_in_process(settings, job, args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="shopguide-submit-"))
     try:
         command = spark_submit_command(settings, job, args, _zip_jobs(tmp))
         env = {**os.environ, "SPARK_SUBMIT_ACTIVE": "1", "PYTHONPATH": str(REPO_ROOT)}
         env.setdefault("PYSPARK_PYTHON", sys.executable)
-        proc = subprocess.run(command, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        returncode, tail = _submit_streaming(command, env, job)
+        if returncode != 0:
             raise SparkJobError(
-                f"spark-submit of {job} to {settings.spark_master} failed (exit {proc.returncode}):\n{tail}"
+                f"spark-submit of {job} to {settings.spark_master} failed (exit {returncode}):\n"
+                + "\n".join(tail)
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
+    module = importlib.import_module(f"spark_jobs.{job}")
+    os.environ.setdefault("SHOPGUIDE_SPARK_DRIVER_MEMORY", settings.spark_driver_memory)
+    from pyspark import SparkContext
+
+    from spark_jobs.common import get_spark
+
+    confs = {} if SparkContext._active_spark_context is not None else _spark_confs(settings)
+    if confs:
+        # A new session reads spark.* JVM system properties as its defaults; they are
+        # cleared again once it exists, so later sessions of this process are unaffected.
+        SparkContext._ensure_initialized()
+        system = SparkContext._jvm.java.lang.System
+        for key, value in confs.items():
+            system.setProperty(key, value)
+    try:
+        get_spark(f"shopguide-{job}", settings.spark_master)
+    finally:
+        for key in confs:
+            SparkContext._jvm.java.lang.System.clearProperty(key)
+    module.main(args)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the launching process dies (even SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM the spark-submit process group (driver JVM, Python driver), then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone; make sure nothing else of its group outlived it
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
+
+
+def _submit_streaming(command: list[str], env: dict, job: str) -> tuple[int, list[str]]:
+    """Run spark-submit, log its output as it comes; (exit code, last lines)."""
+    tail: collections.deque[str] = collections.deque(maxlen=15)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    log.info("spark-submit %s started (pid %s, process group %s)", job, proc.pid, proc.pid)
+    previous = None
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_term(signum, frame):
+            log.warning("SIGTERM: stopping the Spark application of %s (pid %s)", job, proc.pid)
+            _stop_group(proc)
+            if callable(previous):
+                previous(signum, frame)
+            raise SparkJobError(f"spark-submit of {job} stopped: the task was terminated")
+
+        signal.signal(signal.SIGTERM, on_term)
+    finished = False
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            tail.append(line)
+            log.info("[spark %s] %s", job, line)
+        returncode = proc.wait()
+        finished = True
+        return returncode, list(tail)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        if not finished:
+            _stop_group(proc)
 
 
 def stop_local_session() -> None:

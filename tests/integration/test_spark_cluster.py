@@ -129,7 +129,10 @@ def _write_forecast_inputs(lake: str, run_date: str) -> None:
     write_parquet(pd.DataFrame(rows), input_path(lake, run_date, "daily_sales"))
 
 
-def test_forecast_job_runs_on_a_standalone_cluster(standalone_cluster, tmp_path):
+def test_forecast_job_runs_on_a_standalone_cluster(standalone_cluster, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="shopguide.spark")
     settings = make_settings(tmp_path, spark_master=standalone_cluster)
     assert settings.spark_is_remote
     run_date = "2024-03-31"
@@ -138,6 +141,15 @@ def test_forecast_job_runs_on_a_standalone_cluster(standalone_cluster, tmp_path)
     run_spark_job(
         settings, "forecast", ["--lake", settings.lake, "--run-date", run_date, "--horizon", "14"]
     )
+
+    # The driver's log came through the launcher's logger (the Airflow task log), and
+    # the application's event log landed where a history server reads it.
+    driver_lines = [r.getMessage() for r in caplog.records if r.name == "shopguide.spark"]
+    assert any("[spark forecast]" in m and "SparkContext" in m for m in driver_lines), driver_lines[
+        -20:
+    ]
+    events = list((settings.home / "spark-events").iterdir())
+    assert len(events) == 1 and "app-" in events[0].name, events  # eventlog_v2_app-…
 
     forecast = read_parquet(output_path(settings.lake, run_date, "demand_forecast"))
     assert set(forecast["article_id"]) == {"0000000001", "0000000002", "0000000003"}

@@ -1,0 +1,139 @@
+"""The spark-submit launcher: streamed driver log, the app stopped with its task, event logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from shopguide import spark
+from support import make_settings
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_submit_command_writes_event_logs_to_the_configured_dir(tmp_path):
+    settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:7077")
+    command = spark.spark_submit_command(settings, "forecast", ["--x"], tmp_path / "jobs.zip")
+    confs = dict(c.split("=", 1) for c in command[1::1] if "=" in c and c.startswith("spark."))
+    assert confs["spark.eventLog.enabled"] == "true"
+    assert confs["spark.eventLog.dir"] == (settings.home / "spark-events").resolve().as_uri()
+    assert (settings.home / "spark-events").is_dir()
+    other = settings.with_(spark_event_log_dir=str(tmp_path / "history"))
+    assert spark.event_log_dir(other) == (tmp_path / "history").resolve().as_uri()
+    assert spark.event_log_dir(settings.with_(spark_event_log_dir="hdfs://nn/spark")) == (
+        "hdfs://nn/spark"
+    )
+    assert spark.event_log_dir(settings.with_(spark_event_log_dir="off")) is None
+
+
+def test_the_driver_log_streams_while_the_job_runs_and_the_tail_names_a_failure(caplog):
+    script = "import time,sys\nprint('driver line 1', flush=True)\ntime.sleep(1.5)\nprint('boom', file=sys.stderr, flush=True)\nsys.exit(3)\n"
+    seen_at = {}
+    t0 = time.monotonic()
+
+    class Timing(logging.Handler):
+        def emit(self, record):
+            seen_at.setdefault(record.getMessage(), time.monotonic() - t0)
+
+    handler = Timing()
+    logging.getLogger("shopguide.spark").addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="shopguide.spark"):
+            code, tail = spark._submit_streaming(
+                [sys.executable, "-c", script], dict(os.environ), "job"
+            )
+    finally:
+        logging.getLogger("shopguide.spark").removeHandler(handler)
+    assert code == 3 and tail[-2:] == ["driver line 1", "boom"]
+    # logged as it came, not after the process ended
+    assert seen_at["[spark job] driver line 1"] < 1.2
+    assert seen_at["[spark job] boom"] >= 1.4
+
+
+def test_sigterm_to_the_launcher_stops_the_whole_spark_process_group(tmp_path):
+    """Airflow stops a task with SIGTERM: the driver (spark-submit) and its children go too."""
+    pids = tmp_path / "pids"
+    launcher = textwrap.dedent(
+        f"""
+        import logging, sys
+        logging.basicConfig(level=logging.INFO)
+        from shopguide import spark
+        child = "import subprocess,sys,time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); open({str(pids)!r}, 'w').write(f'{{p.pid}}'); print('driver up', flush=True); time.sleep(600)"
+        try:
+            spark._submit_streaming([sys.executable, "-c", child], {{}} | __import__("os").environ, "recommend")
+        except spark.SparkJobError as exc:
+            print("STOPPED:", exc, flush=True)
+            sys.exit(1)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launcher],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not pids.exists() or not pids.read_text():
+        assert time.time() < deadline, "the fake driver did not start"
+        time.sleep(0.2)
+    grandchild = int(pids.read_text())
+    assert _alive(grandchild)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert "STOPPED:" in out and "terminated" in out, out
+    deadline = time.time() + 20
+    while _alive(grandchild) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _alive(grandchild), "the driver's child outlived the killed task"
+
+
+def test_a_sigkilled_launcher_takes_its_driver_along(tmp_path):
+    """Even SIGKILL (no handler runs): PR_SET_PDEATHSIG stops spark-submit."""
+    pids = tmp_path / "pids"
+    launcher = textwrap.dedent(
+        f"""
+        import sys
+        from shopguide import spark
+        child = "import os,time; open({str(pids)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+        spark._submit_streaming([sys.executable, "-c", child], dict(__import__("os").environ), "forecast")
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", launcher])
+    deadline = time.time() + 60
+    while not pids.exists() or not pids.read_text():
+        assert time.time() < deadline
+        time.sleep(0.2)
+    driver = int(pids.read_text())
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while _alive(driver) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _alive(driver)
+
+
+def test_job_failure_message_keeps_the_tail(tmp_path, monkeypatch):
+    settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:1")
+    fake = tmp_path / "spark-submit"
+    fake.write_text("#!/bin/sh\necho 'Exception: cannot connect to master'\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SPARK_SUBMIT", str(fake))
+    with pytest.raises(spark.SparkJobError, match="cannot connect to master"):
+        spark.run_spark_job(settings, "forecast", [])
