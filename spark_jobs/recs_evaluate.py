@@ -107,7 +107,6 @@ def holdout_metrics(
         cut,
         config,
         score_customers=evaluated,
-        recompute_articles=True,
         ranker=ranker,
     )
     sellable = recs_catalog_size(recs)

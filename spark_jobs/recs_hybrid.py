@@ -39,6 +39,7 @@ from spark_jobs.recs_als import (
     fit_als,
     fixed_order_dot,
 )
+from spark_jobs.recs_asof import articles_as_of, shop_as_of  # noqa: F401 (re-exported)
 from spark_jobs.recs_baseline import (
     decayed_purchases,
     popularity_candidates,
@@ -157,6 +158,7 @@ class ShopState:
     def release(self) -> None:
         """Drop this state's cached frames (the validation state is not needed after training)."""
         for df in (
+            self.customers,
             self.articles,
             self.sellable,
             self.pool,
@@ -173,52 +175,6 @@ class ShopState:
 
 def shift_date(day: str, days: int) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
-
-
-def articles_as_of(
-    articles: DataFrame, transactions: DataFrame, as_of: str, config: RecsConfig
-) -> DataFrame:
-    """Articles with sales statistics and sellable/new flags recomputed from
-    ``transactions`` up to ``as_of`` (same rules as the dbt mart ``article_features``),
-    so a model fit on an earlier cut never sees later sales."""
-    days_ago = F.datediff(F.to_date(F.lit(as_of)), F.col(T_DAT))
-    units = (
-        F.coalesce(F.col(QUANTITY).cast("double"), F.lit(1.0))
-        if QUANTITY in transactions.columns
-        else F.lit(1.0)
-    )
-    sales = (
-        transactions.where(days_ago >= 0)
-        .groupBy(ARTICLE_ID)
-        .agg(
-            F.min(T_DAT).alias("first_sale_date"),
-            F.max(T_DAT).alias("last_sale_date"),
-            F.sum(F.when(days_ago < 7, units).otherwise(0.0)).alias("units_7d"),
-            F.sum(F.when(days_ago < 28, units).otherwise(0.0)).alias("units_28d"),
-        )
-    )
-    drop = [
-        c
-        for c in (
-            "first_sale_date",
-            "last_sale_date",
-            "units_7d",
-            "units_28d",
-            "is_new",
-            "is_sellable",
-        )
-        if c in articles.columns
-    ]
-    joined = articles.drop(*drop).join(sales, ARTICLE_ID, "left")
-    first_age = F.datediff(F.to_date(F.lit(as_of)), F.col("first_sale_date"))
-    last_age = F.datediff(F.to_date(F.lit(as_of)), F.col("last_sale_date"))
-    is_new = F.col("first_sale_date").isNull() | (first_age < config.new_article_days)
-    return (
-        joined.withColumn("units_7d", F.coalesce(F.col("units_7d"), F.lit(0.0)))
-        .withColumn("units_28d", F.coalesce(F.col("units_28d"), F.lit(0.0)))
-        .withColumn("is_new", is_new)
-        .withColumn("is_sellable", is_new | (last_age < config.sellable_days))
-    )
 
 
 def repeat_rate(transactions: DataFrame) -> float:
@@ -251,13 +207,15 @@ def build_state(
     transactions: DataFrame,
     as_of: str,
     config: RecsConfig,
-    recompute_articles: bool,
 ) -> ShopState:
     """Fit every model on the purchases up to ``as_of`` (each step materialized, so the
-    step log shows where the time goes)."""
+    step log shows where the time goes). Customers' segments and the articles' listing,
+    newness and sellability are those known at ``as_of`` (:func:`shop_as_of`), for the
+    nightly lists, the ranker's training state and the holdout alike."""
     with timed(f"{as_of} articles and sellable"):
         tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of))).cache()
-        arts = articles_as_of(articles, tx, as_of, config) if recompute_articles else articles
+        customers, arts = shop_as_of(customers, articles, tx, as_of, config)
+        customers = customers.cache()
         arts = arts.cache()
         sellable = sellable_articles(arts).cache()
         pool = content_pool(arts, config).cache()
@@ -885,7 +843,7 @@ def fit_ranker(
         buyers = buyers.where(
             stable_uniform(config.seed, CUSTOMER_ID) < config.ranker_max_customers / n_buyers
         )
-    state = build_state(customers, articles, fit_tx, fit_as_of, config, recompute_articles=True)
+    state = build_state(customers, articles, fit_tx, fit_as_of, config)
     # Bought articles stay candidates here, so the ranker learns from the window how
     # much a past purchase predicts the next one.
     feats = candidate_features(
@@ -914,7 +872,6 @@ def recommend(
     *,
     score_customers: DataFrame | None = None,
     exclude_seen: bool = False,
-    recompute_articles: bool = False,
     ranker: Ranker | None = None,
     validation: str = "time",
 ) -> Recommendations:
@@ -923,7 +880,7 @@ def recommend(
     ranker = ranker or fit_ranker(
         customers, articles, transactions, run_date, config, exclude_seen, validation
     )
-    state = build_state(customers, articles, transactions, run_date, config, recompute_articles)
+    state = build_state(customers, articles, transactions, run_date, config)
     targets = (
         customers
         if score_customers is None
@@ -952,7 +909,7 @@ def recommend(
             config.top_k,
         )
     pop = popularity_candidates(
-        customers,
+        state.customers,
         state.transactions,
         state.articles,
         run_date,

@@ -91,6 +91,9 @@ def tiny_shop(seed: int = 7):
         articles[c] = "x"
     articles["is_sellable"] = True
     articles["units_28d"] = 1
+    # Listed with the first load; the never-sold dress two days before the run date.
+    articles["first_seen_date"] = dt.date(2024, 3, 4)
+    articles.loc[articles.article_id == "L_new", "first_seen_date"] = dt.date(2024, 3, 29)
     rows = []
     start = dt.date(2024, 3, 4)
     for c in range(40):
@@ -289,7 +292,7 @@ def test_bought_articles_stay_candidates_unless_dropped(spark, frames, tmp_path)
     set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
     customers, articles, transactions = frames
     config = dataclasses.replace(CONFIG, als_max_iter=2)
-    state = build_state(customers, articles, transactions, RUN_DATE, config, False)
+    state = build_state(customers, articles, transactions, RUN_DATE, config)
     try:
         who = customers.where("customer_id in ('c0', 'c25')")
         bought = {
