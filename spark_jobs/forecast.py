@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,10 @@ class ForecastConfig:
     class_min_rows: int = 500
     # articles are fitted in buckets (one applyInPandas call each): this many per task slot
     buckets_per_task: int = 8
+    # The article_features mart's rules (dbt vars of the same names), for the articles
+    # on sale at a backtest origin: sold within sellable_days, or new and not sold yet.
+    sellable_days: int = 90
+    new_article_days: int = 28
 
     def __post_init__(self):
         if self.horizon < 1:
@@ -826,10 +830,64 @@ def _long(result: OriginForecast) -> pd.DataFrame:
     )
 
 
+def backtest_origins(run_date: dt.date, config: ForecastConfig) -> list[dt.date]:
+    """The rolling origins the backtest scores, newest first."""
+    return [
+        run_date - dt.timedelta(days=config.horizon * b)
+        for b in range(1, config.backtest_origins + 1)
+    ]
+
+
+def articles_at(
+    articles: DataFrame, daily_sales: DataFrame, origin: dt.date, config: ForecastConfig
+) -> pd.DataFrame:
+    """(article_id, is_new) of the articles on sale at ``origin``, as the
+    ``article_features`` mart would have said that day: listed by it (first_seen_date),
+    sold within ``sellable_days`` before it or new and not sold yet
+    (:func:`spark_jobs.recs_asof.articles_as_of`, the recommender's rule too)."""
+    from spark_jobs.recs_asof import articles_as_of
+
+    sales = daily_sales.select(
+        F.col("article_id").cast("string").alias("article_id"),
+        F.col("sale_date").cast("date").alias("t_dat"),
+        F.col("units").cast("double").alias("quantity"),
+    )
+    flags = articles_as_of(articles, sales, origin.isoformat(), config)
+    return (
+        flags.where(F.col("is_sellable"))
+        .select(F.col("article_id").cast("string").alias("article_id"), "is_new")
+        .dropDuplicates(["article_id"])
+        .toPandas()
+    )
+
+
+@dataclass
+class _OriginState:
+    """What a forecast made at ``origin`` knows: its articles and its shop calendar."""
+
+    articles: pd.DataFrame  # article_id, is_new
+    calendar: ShopCalendar
+    profiles: WeekdayProfiles
+
+
+def _at_origin(features: pd.DataFrame, state: _OriginState) -> pd.DataFrame:
+    """The feature rows of the articles on sale at the state's origin, with their
+    newness of that day."""
+    is_new = state.articles.set_index("article_id")["is_new"]
+    rows = features[features["article_id"].isin(is_new.index)]
+    return rows.assign(is_new=rows["article_id"].map(is_new).astype(bool).to_numpy())
+
+
 def run_forecast(
     daily_sales: DataFrame, articles: DataFrame, run_date, config: ForecastConfig | None = None
 ) -> ForecastResult:
-    """The forecaster: demand_forecast (+ baselines, + forecast_metrics with backtest origins)."""
+    """The forecaster: demand_forecast (+ baselines, + forecast_metrics with backtest origins).
+
+    The forecast at the run date is made for the articles the run-date mart says are on
+    sale. Each backtest origin is forecast as it would have been that day: the articles
+    on sale then (:func:`articles_at`; one that stopped selling later is scored too) and
+    the shop calendar known then (closed weekdays of the eight weeks before it), for
+    the rows it is scored on and the fit windows it learns from alike."""
     config = config or ForecastConfig()
     run_date = _as_date(run_date)
     spark: SparkSession = daily_sales.sparkSession
@@ -840,12 +898,50 @@ def run_forecast(
     is_shop = totals["level"] == "shop"
     shop_totals = totals.loc[is_shop, ["sale_date", "units"]].reset_index(drop=True)
     group_totals = totals[~is_shop].reset_index(drop=True)
-    calendar = shop_calendar(shop_totals, run_date)
-    profiles = WeekdayProfiles(group_totals, shop_totals, calendar, config)
-    features = article_features(history, articles, calendar, run_date, config).toPandas()
+    today = sellable_articles(articles).select("article_id", "is_new").toPandas()
+    states: dict[dt.date, _OriginState] = {}
+    for origin in [run_date, *backtest_origins(run_date, config)]:
+        known = shop_totals[pd.to_datetime(shop_totals["sale_date"]).dt.date <= origin]
+        calendar = shop_calendar(known, origin)
+        on_sale = (
+            today if origin == run_date else articles_at(articles, daily_sales, origin, config)
+        )
+        states[origin] = _OriginState(
+            on_sale, calendar, WeekdayProfiles(group_totals, shop_totals, calendar, config)
+        )
+    # One feature pass per open-weekday count (the level estimators' week length), over
+    # every article on sale at some origin; usually one pass.
+    on_sale_any = pd.concat([s.articles for s in states.values()]).drop_duplicates("article_id")
+    candidates = (
+        articles.withColumn("_aid", F.col("article_id").cast("string"))
+        .join(
+            spark.createDataFrame(on_sale_any[["article_id"]], "_aid string"),
+            "_aid",
+            "left_semi",
+        )
+        .drop("_aid", "is_sellable")
+        .withColumn("is_sellable", F.lit(True))
+    )
+    features_by_week: dict[int, pd.DataFrame] = {}
+    for state in states.values():
+        week = state.calendar.open_weekdays
+        if week not in features_by_week:
+            # Closed days are facts of the past (the run date's calendar holds them all);
+            # only the weekdays taken as closed from now on depend on the origin.
+            calendar = replace(
+                states[run_date].calendar, closed_weekdays=state.calendar.closed_weekdays
+            )
+            features_by_week[week] = article_features(
+                history, candidates, calendar, run_date, config
+            ).toPandas()
     history.unpersist()
 
-    final = forecast_origin(features, run_date, profiles, config)
+    def forecast_at(origin: dt.date) -> OriginForecast:
+        state = states[origin]
+        features = features_by_week[state.calendar.open_weekdays]
+        return forecast_origin(_at_origin(features, state), origin, state.profiles, config)
+
+    final = forecast_at(run_date)
     forecast = spark.createDataFrame(_long(final), FORECAST_SCHEMA)
     base = baseline_matrices(final.frame, config.horizon)
     n = len(final.frame)
@@ -862,9 +958,8 @@ def run_forecast(
     metrics = None
     if config.backtest_origins:
         scored = []
-        for b in range(1, config.backtest_origins + 1):
-            origin = run_date - dt.timedelta(days=config.horizon * b)
-            result = forecast_origin(features, origin, profiles, config)
+        for origin in backtest_origins(run_date, config):
+            result = forecast_at(origin)
             keep = result.frame["actual"].notna().to_numpy()
             scored.append(
                 (
