@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -227,6 +227,12 @@ def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return out
 
 
+# How far after the run date a transaction may be dated and still be a later day's
+# business (ignored by this run) rather than corrupt (quarantined): a backfill reads a
+# file that runs up to today, so this bounds how old a backfilled date can be.
+FUTURE_DAYS = 3660
+
+
 def load_window(wh, run_date: str) -> tuple[date | None, date]:
     """The days this run (re)loads: the lookback window, or all history on the first load."""
     end = date.fromisoformat(run_date)
@@ -266,9 +272,11 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     if "quantity" not in tx:
         tx["quantity"] = 1
     start, end = load_window(wh, run_date)
-    # Rows after the run date are later days' business (a backfill reads today's file),
-    # but a date after today cannot be real: those rows are checked, and quarantined.
-    latest_possible = max(end, datetime.now(UTC).date()) + timedelta(days=1)
+    # Rows after the run date are later days' business (a backfill reads today's file):
+    # not loaded. A row dated more than FUTURE_DAYS after the run date cannot be real:
+    # checked, and quarantined. The run date decides, never the wall clock, so the same
+    # file and run date load the same rows on any day.
+    latest_possible = end + timedelta(days=FUTURE_DAYS)
     in_window = (
         tx["t_dat"].isna()
         | (tx["t_dat"] <= pd.Timestamp(end))
@@ -366,7 +374,9 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
 def _with_first_seen(
     wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: str
 ) -> pd.DataFrame:
-    """Keep each article's first-seen date across loads; date new ones by this run."""
+    """Keep each article's first-seen date across loads; date new ones by this run, or by
+    their first sale in this load if that is earlier (an article that sold was listed:
+    a backfill of that day must see it)."""
     table = qualified(RAW_SCHEMA, "articles")
     known = pd.DataFrame(columns=["article_id", "first_seen_date"])
     if wh.table_exists(RAW_SCHEMA, "articles") and "first_seen_date" in wh.columns(
@@ -382,7 +392,16 @@ def _with_first_seen(
     seen = dict(
         zip(known["article_id"], pd.to_datetime(known["first_seen_date"]).dt.date, strict=True)
     )
-    return articles.assign(first_seen_date=[seen.get(a, default) for a in articles["article_id"]])
+    sold = pd.to_datetime(transactions["t_dat"], errors="coerce")
+    first_sale = {
+        a: d.date()
+        for a, d in sold.groupby(transactions["article_id"].to_numpy()).min().dropna().items()
+    }
+    return articles.assign(
+        first_seen_date=[
+            seen.get(a, min(default, first_sale.get(a, default))) for a in articles["article_id"]
+        ]
+    )
 
 
 def _enforce_quarantine_rate(

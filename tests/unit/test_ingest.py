@@ -140,3 +140,44 @@ def test_articles_keep_the_day_they_first_appeared(tmp_path):
         "0000000002": "2024-01-01",
         "0000000003": "2024-01-06",
     }
+
+
+def test_the_same_file_and_run_date_load_the_same_rows_on_any_day(tmp_path, monkeypatch):
+    """No wall clock in what is loaded or quarantined: the run date alone decides which
+    rows are later days' business (ignored) and which are impossibly far in the future
+    (quarantined). Run once "the day after" the run date and once two years later."""
+    import datetime as real
+
+    import shopguide.ingest as ingest_module
+
+    rows = GOOD + [
+        ("2024-02-15", "c1", "0000000001", 10.0, 2, 1),  # a later day's sale: not loaded
+        ("2099-01-01", "c1", "0000000001", 10.0, 2, 1),  # impossible: quarantined
+    ]
+
+    def load_on(today: real.date, name: str):
+        class FakeDatetime(real.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return real.datetime.combine(today, real.time(3), tzinfo=tz)
+
+        class FakeDate(real.date):
+            @classmethod
+            def today(cls):
+                return today
+
+        monkeypatch.setattr(ingest_module, "datetime", FakeDatetime, raising=False)
+        monkeypatch.setattr(ingest_module, "date", FakeDate, raising=False)
+        settings = make_settings(tmp_path / name, quarantine_max_rate=0.1)
+        ingest(settings, "2024-01-05", shop(rows))
+        wh = open_warehouse(settings)
+        tx = wh.query_df("SELECT t_dat, customer_id, quantity FROM raw.transactions ORDER BY 1, 2")
+        bad = wh.query_df("SELECT reason, record FROM raw.quarantine ORDER BY 1, 2")
+        return tx, bad
+
+    tx_soon, bad_soon = load_on(real.date(2024, 1, 6), "soon")
+    tx_late, bad_late = load_on(real.date(2026, 1, 6), "late")
+    pd.testing.assert_frame_equal(tx_soon, tx_late)
+    pd.testing.assert_frame_equal(bad_soon, bad_late)
+    assert len(tx_soon) == len(GOOD)
+    assert bad_soon.reason.str.contains("t_dat in the future").sum() == 1
