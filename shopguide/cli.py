@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)"
     )
+    run.add_argument(
+        "--accept-volume-change",
+        action="store_true",
+        help="publish although a table shrank beyond SHOPGUIDE_VOLUME_MAX_DROP (issue 16)",
+    )
 
     back = sub.add_parser(
         "backfill", help="run the pipeline for every date in a range, oldest first"
@@ -135,6 +140,8 @@ def cmd_run(args) -> int:
     from shopguide.spark import stop_local_session
 
     settings = load_settings(**_source_overrides(args))
+    if getattr(args, "accept_volume_change", False):
+        settings = settings.with_(accept_volume_change=True)
     names = [s.name for s in STEPS]
     if args.only:
         unknown = sorted(set(args.only) - set(names))

@@ -20,6 +20,7 @@ from shopguide.schema import (
     CANDIDATE_SCHEMA,
     OUTPUTS_SCHEMA,
     PIPELINE_RUNS_COLUMNS,
+    PRIVATE_SPARK_OUTPUTS,
     PUBLISHED_SCHEMA,
     PUBLISHED_TABLES,
     SPARK_OUTPUTS,
@@ -122,7 +123,11 @@ def recommend(settings: Settings, run_date: str) -> dict:
     evaluate = settings.evaluate_recommendations and settings.recommender == "hybrid"
     if evaluate:
         args.append("--evaluate")
-    _clear_outputs(settings, run_date, ("similar_articles", "outfit_complements", "model_metrics"))
+    _clear_outputs(
+        settings,
+        run_date,
+        ("similar_articles", "outfit_complements", "model_metrics", "baseline_recommendations"),
+    )
     run_spark_job(settings, "recommend", args)
     return {"job": "recommend", "model": settings.recommender, "evaluate": evaluate}
 
@@ -168,8 +173,8 @@ def load_outputs(settings: Settings, run_date: str) -> dict:
     wh = open_warehouse(settings)
     counts = {}
     with wh.transaction() as con:
-        for name in SPARK_OUTPUTS:
-            columns = PUBLISHED_TABLES[name]
+        for name in (*SPARK_OUTPUTS, *PRIVATE_SPARK_OUTPUTS):
+            columns = PUBLISHED_TABLES.get(name) or PRIVATE_SPARK_OUTPUTS[name]
             path = output_path(settings.lake, run_date, name)
             try:
                 frame = read_parquet(path)
@@ -205,6 +210,7 @@ def validate_outputs(settings: Settings, run_date: str) -> dict:
 
 def publish(settings: Settings, run_date: str) -> dict:
     """Swap every published table to this run in one transaction, with its pipeline_runs row."""
+    gate = quality_gate(settings, run_date)  # issue 16: baseline fallback, volume checks
     ensure_published_tables(settings)
     wh = open_warehouse(settings)
     task_runs = _task_runs(wh, run_date)
@@ -231,7 +237,7 @@ def publish(settings: Settings, run_date: str) -> dict:
             finished,
             row_counts,
             durations,
-            "published",
+            gate["message"],
         )
     ]
     published = wh.publish(run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra)
@@ -239,6 +245,19 @@ def publish(settings: Settings, run_date: str) -> dict:
 
     roles = ensure_roles(settings)  # PostgreSQL: BI and marketing see only what they may
     return {"published": published, "roles": sorted(roles.values())}
+
+
+def quality_gate(settings: Settings, run_date: str) -> dict:
+    """Issue 16 (shopguide/gate.py): publish the best baseline's lists when the hybrid
+    lost the holdout (the candidates are rebuilt and revalidated from them), and stop
+    when a table shrank too much against the last good run."""
+    from shopguide.gate import quality_gate as check
+
+    def rebuild() -> None:
+        build_candidates(settings, run_date)
+        validate_outputs(settings, run_date)
+
+    return check(settings, run_date, rebuild)
 
 
 # -- the order ------------------------------------------------------------------------

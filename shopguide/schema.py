@@ -215,3 +215,10 @@ SPARK_OUTPUTS = (
     "model_metrics",
     "forecast_metrics",
 )
+
+# -- issue 16: Spark outputs loaded into ``outputs.*`` for the run but never published --
+# baseline_recommendations: the best baseline's lists (the recommendations' columns +
+# the model's name); the quality gate publishes them when the hybrid loses the holdout.
+PRIVATE_SPARK_OUTPUTS: dict[str, dict[str, str]] = {
+    "baseline_recommendations": {**PUBLISHED_TABLES["recommendations"], "model": "VARCHAR"},
+}

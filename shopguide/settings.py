@@ -66,6 +66,10 @@ class Settings:
     product_url_template: str = "https://shop.example.com/product/{article_id}"
     # -- issue 19: Spark event logs, where a history server reads them ("" = <home>/spark-events)
     spark_event_log_dir: str = ""
+    # -- issue 16: the quality gate before publish (shopguide/gate.py)
+    gate_map_tolerance: float = 0.0  # hybrid may trail the best baseline's MAP@K by this much
+    volume_max_drop: float = 0.5  # a drop of this share vs the last good run stops publish
+    accept_volume_change: bool = False  # publish despite such a drop (--accept-volume-change)
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -127,6 +131,10 @@ def load_settings(**overrides) -> Settings:
             "SHOPGUIDE_PRODUCT_URL_TEMPLATE", "https://shop.example.com/product/{article_id}"
         ),
         spark_event_log_dir=_env("SHOPGUIDE_SPARK_EVENT_LOG_DIR", ""),
+        gate_map_tolerance=_env_float("SHOPGUIDE_GATE_MAP_TOLERANCE", 0.0),
+        volume_max_drop=_env_float("SHOPGUIDE_VOLUME_MAX_DROP", 0.5),
+        accept_volume_change=_env("SHOPGUIDE_ACCEPT_VOLUME_CHANGE", "0").lower()
+        in ("1", "true", "yes"),
     )
     if not 0 <= settings.email_control_share < 1:
         raise ValueError(

@@ -8,7 +8,11 @@ writes the outputs
 - ``outfit_complements`` (article_id, rank, complement_article_id, score, support);
 - with ``--evaluate``: ``model_metrics`` (model, k, precision_at_k, recall_at_k,
   map_at_k, ndcg_at_k, catalog_coverage, novelty, diversity) from holding out the
-  last ``--holdout-days`` days.
+  last ``--holdout-days`` days;
+- ``baseline_recommendations`` (the recommendations' columns + ``model``): for the same
+  customers, the lists of the best single model by the holdout's MAP@K (popularity
+  without a holdout). Private: the publish step's quality gate publishes them instead
+  of the hybrid's when the hybrid loses to them.
 Like every lake output, the rows carry no run_date: the path holds it and the loader
 adds the column.
 ``--model baseline`` writes only the repurchase + segment popularity baseline.
@@ -16,17 +20,26 @@ adds the column.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from urllib.parse import urlparse
 
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
 from spark_jobs.common import get_spark, job_arguments, read_input, write_output
 from spark_jobs.recs_baseline import baseline_recommendations
 from spark_jobs.recs_common import (
+    ARTICLE_ID,
+    CUSTOMER_ID,
+    OUT_BASELINE_RECOMMENDATIONS,
     OUT_MODEL_METRICS,
     OUT_OUTFIT_COMPLEMENTS,
     OUT_RECOMMENDATIONS,
     OUT_SIMILAR_ARTICLES,
+    RANK,
+    RECOMMENDATION_COLUMNS,
     STEP_LOG,
     RecsConfig,
     timed,
@@ -74,6 +87,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.model == "baseline":
         recs = baseline_recommendations(customers, articles, transactions, args.run_date, config)
         write_output(recs, args.lake, args.run_date, OUT_RECOMMENDATIONS)
+        from spark_jobs.recs_baseline import popularity_candidates, top_k_per_customer
+
+        popular = top_k_per_customer(
+            popularity_candidates(customers, transactions, articles, args.run_date, config),
+            config.top_k,
+        )
+        write_output(
+            popular.withColumn("model", F.lit("popularity")),
+            args.lake,
+            args.run_date,
+            OUT_BASELINE_RECOMMENDATIONS,
+        )
         return
 
     from spark_jobs.recs_als import set_checkpoint_dir
@@ -84,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     set_checkpoint_dir(spark, ckpt)
     result = None
     try:
-        ranker = None
-        if args.evaluate:
+        ranker = degraded_ranker(config)
+        if args.evaluate and ranker is None:
             # One ranker for both runs, trained on labels before the holdout window: the
             # holdout stays unseen and the ranker is fit once instead of twice.
             cut = shift_date(args.run_date, -args.holdout_days)
@@ -112,12 +137,74 @@ def main(argv: list[str] | None = None) -> None:
                 else spark.createDataFrame([], _METRICS_SCHEMA)
             )
             write_output(frame.coalesce(1), args.lake, args.run_date, OUT_MODEL_METRICS)
+        model = best_baseline(metrics if args.evaluate else None)
+        with timed(f"{args.run_date} baseline lists ({model})"):
+            write_output(
+                baseline_lists(result, model, config.top_k),
+                args.lake,
+                args.run_date,
+                OUT_BASELINE_RECOMMENDATIONS,
+            )
     finally:
         if result is not None:
             result.release()
         parsed = urlparse(ckpt)
         if parsed.scheme in ("", "file"):
             shutil.rmtree(parsed.path, ignore_errors=True)
+
+
+BASELINES = ("popularity", "repurchase", "als")
+# Tests only: a ranker that orders candidates worst first (the quality gate's test).
+DEGRADE_ENV = "SHOPGUIDE_TEST_DEGRADED_RANKER"
+
+
+def degraded_ranker(config: RecsConfig):
+    """With ``SHOPGUIDE_TEST_DEGRADED_RANKER=1``: the fixed weights negated, so the
+    hybrid lists the candidates it believes least in (a broken model for the gate's
+    tests); otherwise None (the ranker is trained)."""
+    if os.environ.get(DEGRADE_ENV, "") not in ("1", "true", "yes"):
+        return None
+    from spark_jobs.recs_hybrid import Ranker
+
+    return Ranker(model=None, weights={f: -w for f, w in config.fallback_weights})
+
+
+def best_baseline(metrics) -> str:
+    """The single model with the best holdout MAP@K (ties: BASELINES order); popularity
+    without holdout metrics."""
+    if metrics is None or not len(metrics):
+        return "popularity"
+    scores = dict(zip(metrics["model"], metrics["map_at_k"], strict=True))
+    ranked = [m for m in BASELINES if m in scores]
+    if not ranked:
+        return "popularity"
+    return max(ranked, key=lambda m: (scores[m], -BASELINES.index(m)))
+
+
+def baseline_lists(result, model: str, k: int):
+    """Every customer's top ``k`` from ``model``, topped up with the popularity list where
+    ``model`` has fewer (repurchase: only what the customer bought; ALS: customers with
+    factors), so each list is as full as the hybrid's. ``model`` names each row's source."""
+    popular = result.popularity.withColumn("model", F.lit("popularity"))
+    if model == "popularity":
+        return popular
+    own = getattr(result, model)
+    if own is None:
+        return popular
+    rows = (
+        own.withColumn("model", F.lit(model))
+        .withColumn("_p", F.lit(0))
+        .unionByName(popular.withColumn("_p", F.lit(1)))
+    )
+    best = Window.partitionBy(CUSTOMER_ID, ARTICLE_ID).orderBy("_p", RANK)
+    order = Window.partitionBy(CUSTOMER_ID).orderBy("_p", RANK, ARTICLE_ID)
+    return (
+        rows.withColumn("_b", F.row_number().over(best))
+        .where(F.col("_b") == 1)
+        .withColumn(RANK, F.row_number().over(order).cast("int"))
+        .where(F.col(RANK) <= k)
+        .select(*RECOMMENDATION_COLUMNS, "model")
+    )
 
 
 _METRICS_SCHEMA = (

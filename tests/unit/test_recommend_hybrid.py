@@ -225,7 +225,9 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
     steps = [step for step, _ in STEP_LOG]
     # the step log holds this run's steps only, the holdout last
     assert "an earlier run's step" not in steps
-    assert f"{RUN_DATE} ALS fit" in steps and steps[-1].startswith(f"{RUN_DATE} holdout of")
+    assert f"{RUN_DATE} ALS fit" in steps
+    assert any(step.startswith(f"{RUN_DATE} holdout of") for step in steps)
+    assert steps[-1].startswith(f"{RUN_DATE} baseline lists")
     read = lambda n: spark.read.parquet(output_path(lake, RUN_DATE, n))  # noqa: E731
     assert read("recommendations").columns == [
         "customer_id",
@@ -246,6 +248,12 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
     metrics = read("model_metrics").toPandas()
     assert sorted(metrics.model) == ["als", "hybrid", "popularity", "repurchase"]
     assert ((metrics.map_at_k >= 0) & (metrics.map_at_k <= 1)).all()
+    # The best single model's lists, for the same customers, say which model they are.
+    best = metrics[metrics.model != "hybrid"].sort_values("map_at_k").model.iloc[-1]
+    baseline = read("baseline_recommendations").toPandas()
+    assert list(baseline.columns) == [*read("recommendations").columns, "model"]
+    assert baseline.customer_id.nunique() == 41
+    assert set(baseline.model) <= {best, "popularity"} and best in set(baseline.model)
 
 
 def test_validation_repeat_share_counts_rebuys_of_customers_with_history(spark):
