@@ -36,9 +36,10 @@ METRIC_KEYS = (
 # Also computed; returned with ``details`` (the JSON has the keys above).
 DETAIL_KEYS = ("novelty", "diversity", "map")
 
-# Settings per source, tuned on validation windows carved from each training period
-# (never on the test days; see benchmarks/results.md). A shop's nightly run uses the
-# RecsConfig defaults.
+# Settings per source. Only MovieLens has searched values (ALS and EASE's L2, on a
+# validation split carved from its training part, never on the test part; the tables are
+# in benchmarks/results.md); the other sources use the RecsConfig defaults, as a shop's
+# nightly run does.
 SOURCE_PROFILES: dict[str, dict] = {
     # Ratings, not purchases, and a random split without time order: no recency decay.
     # ALS: validation search in benchmarks/results.md (strong regularization wins).
@@ -48,8 +49,8 @@ SOURCE_PROFILES: dict[str, dict] = {
         "als_rank": 128,
         "als_reg_param": 1.0,
         "als_alpha": 10.0,
-        # EASE's L2 by the same validation split: 100/200/300/500/800 gave nDCG@10
-        # 0.245/0.253/0.256/0.260/0.260 (benchmarks/results.md).
+        # EASE's L2 by the same validation split (`bench_recs.py --tune-ease`, the table
+        # in benchmarks/results.md).
         "itemitem_l2": 500.0,
     },
     "online-retail": {},
