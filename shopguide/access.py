@@ -2,10 +2,12 @@
 
 - ``<prefix>_pipeline``: the writer; owns nothing special, may use every schema.
 - ``<prefix>_bi``: read-only, the ``published`` schema only (and its future tables).
-- ``<prefix>_marketing``: ``published.email_campaign_list`` only.
+- ``<prefix>_marketing``: the view ``published.email_audience`` only (the latest run's
+  list, customers opted in now and not suppressed). The view belongs to the pipeline, so
+  marketing reads it without any right on ``consent`` (opt-ins, suppressions) or marts.
 
-The private schemas (raw, staging, intermediate, marts, outputs, publish_candidates)
-hold personal data (age, postal code) and are granted to nobody but the pipeline.
+The private schemas (raw, staging, intermediate, marts, outputs, publish_candidates,
+consent) hold personal data (age, postal code) and are granted to nobody but the pipeline.
 Roles are NOLOGIN groups: grant them to real login users. DuckDB has no roles: its
 file is private to whoever may read it, and BI reads a copy or the published schema.
 """
@@ -20,7 +22,16 @@ from shopguide.schema import CANDIDATE_SCHEMA, OUTPUTS_SCHEMA, PUBLISHED_SCHEMA,
 from shopguide.settings import Settings
 from shopguide.warehouse import open_warehouse
 
-PRIVATE_SCHEMAS = (RAW_SCHEMA, "staging", "intermediate", "marts", OUTPUTS_SCHEMA, CANDIDATE_SCHEMA)
+PRIVATE_SCHEMAS = (
+    RAW_SCHEMA,
+    "staging",
+    "intermediate",
+    "marts",
+    OUTPUTS_SCHEMA,
+    CANDIDATE_SCHEMA,
+    "consent",
+)
+MARKETING_VIEW = "email_audience"
 
 
 def role_names(prefix: str | None = None) -> dict[str, str]:
@@ -79,14 +90,50 @@ def ensure_roles(settings: Settings, prefix: str | None = None) -> dict[str, str
                 published, ident["bi"]
             )
         )
-        # Marketing: the email list only.
-        cur.execute("SELECT to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.email_campaign_list"])
-        if cur.fetchone()[0] is not None:
-            cur.execute(
-                sql.SQL("GRANT SELECT ON {}.{} TO {}").format(
-                    published, sql.Identifier("email_campaign_list"), ident["marketing"]
-                )
+        _grant_marketing(cur, roles)
+    return roles
+
+
+def _grant_marketing(cur, roles: dict[str, str]) -> None:
+    """Marketing: the consent-checked view only, never the list's history."""
+    published = sql.Identifier(PUBLISHED_SCHEMA)
+    marketing = sql.Identifier(roles["marketing"])
+    cur.execute(
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(published, marketing)
+    )
+    cur.execute("SELECT to_regclass(%s)", [f"{PUBLISHED_SCHEMA}.{MARKETING_VIEW}"])
+    if cur.fetchone()[0] is not None:
+        cur.execute(
+            sql.SQL("GRANT SELECT ON {}.{} TO {}").format(
+                published, sql.Identifier(MARKETING_VIEW), marketing
             )
+        )
+
+
+def grant_published(con, prefix: str | None = None) -> dict[str, str]:
+    """Inside the publish transaction: grants on the tables and views it (re)created.
+
+    The roles exist already (``ensure_roles`` runs before the transaction); views that
+    were dropped and recreated lost their grants, so they are granted again here and
+    become visible to BI and marketing in the same commit as the rows.
+    """
+    roles = role_names(prefix)
+    with con.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", [list(roles.values())])
+        if cur.fetchone()[0] < len(roles):
+            return {}
+        published = sql.Identifier(PUBLISHED_SCHEMA)
+        cur.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                published, sql.Identifier(roles["bi"])
+            )
+        )
+        cur.execute(
+            sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA {} TO {}").format(
+                published, sql.Identifier(roles["pipeline"])
+            )
+        )
+        _grant_marketing(cur, roles)
     return roles
 
 

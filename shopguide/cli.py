@@ -78,10 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="export a published list")
     exp_sub = exp.add_subparsers(dest="what", required=True, metavar="WHAT")
     email = exp_sub.add_parser(
-        "email", help="the email campaign list (opted-in customers only) as CSV"
+        "email",
+        help="the email send file: opted in now, not suppressed, control group in its own file",
     )
     email.add_argument("--date", type=_date, help="run date; default: the latest published run")
-    email.add_argument("--out", required=True, help="CSV file to write")
+    email.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("long", "wide"),
+        default="long",
+        help="long: a row per recipient and item; wide: a row per recipient, item_1..item_N",
+    )
+    email.add_argument(
+        "--out", required=True, help="file to write (.csv, or .parquet), or - for CSV on stdout"
+    )
+
+    supp = sub.add_parser(
+        "suppress",
+        help="never email these customers again (out of published.email_audience at once)",
+    )
+    supp.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
 
     summ = sub.add_parser(
         "summary", help="rows per published table for a run date, and where files are"
@@ -237,11 +253,33 @@ def cmd_forget(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from shopguide.export import export_email_list
+    from shopguide.export import export_email
 
-    settings = load_settings()
-    rows, run_date = export_email_list(settings, args.date, args.out)
-    print(f"wrote {rows} rows of the {run_date} email campaign list to {args.out}")
+    result = export_email(load_settings(), args.date, args.out, args.fmt)
+    # stdout may be the file itself (--out -): the report goes to stderr then.
+    report = sys.stderr if args.out == "-" else sys.stdout
+    print(
+        f"wrote {result.send_rows} rows ({result.recipients} recipients, {args.fmt}) of the "
+        f"{result.run_date} email list to {args.out}",
+        file=report,
+    )
+    if result.control_file:
+        print(
+            f"control group ({result.control_recipients} customers, not to be sent): "
+            f"{result.control_file}",
+            file=report,
+        )
+    return 0
+
+
+def cmd_suppress(args) -> int:
+    from shopguide.consent import suppress
+
+    added = suppress(load_settings(), args.customer_ids)
+    print(
+        f"suppressed {added} new customer(s) ({len(args.customer_ids) - added} already were); "
+        "they are out of published.email_audience now and of every later list"
+    )
     return 0
 
 
@@ -269,6 +307,7 @@ COMMANDS = {
     "backfill": cmd_backfill,
     "export": cmd_export,
     "forget": cmd_forget,
+    "suppress": cmd_suppress,
     "summary": cmd_summary,
     "evaluate": cmd_evaluate,
 }

@@ -171,7 +171,9 @@ def read_suppression_files(source_path: str | Path) -> tuple[pd.DataFrame, list[
             if isinstance(cid, str) and cid.strip():
                 frames.append(suppression_rows([cid], on=day, source=path.name))
             elif isinstance(row.get("customer_hash"), str) and row["customer_hash"].strip():
-                frames.append(suppression_rows(hashes=[row["customer_hash"]], on=day, source=path.name))
+                frames.append(
+                    suppression_rows(hashes=[row["customer_hash"]], on=day, source=path.name)
+                )
         files.append(str(path))
     if not frames:
         return suppression_rows(), files
@@ -202,9 +204,8 @@ def record_listings_sql(wh, run_date: str, candidate_schema: str) -> list[tuple[
     ]
 
 
-def sha256_sql(wh, expression: str) -> str:
+def sha256_sql(kind: str, expression: str) -> str:
     """SQL for the SHA-256 hex of a text expression (as privacy.customer_hash)."""
-    if wh.kind == "postgres":
+    if kind == "postgres":
         return f"encode(sha256(convert_to({expression}, 'UTF8')), 'hex')"
     return f"sha256({expression})"
-

@@ -22,6 +22,9 @@ from shopguide.settings import Settings
 from shopguide.warehouse import open_warehouse
 
 PUBLISHED_TAG = "published"
+# Exposures (BI dashboard, email tool) are documentation: `dbt build` would list them as
+# no-op nodes.
+NOT_BUILT = ("--exclude-resource-type", "exposure")
 
 # Result statuses that mean the node did not do its job. "warn" (a data test with
 # severity warn) and "skipped" (downstream of a failure) are reported, not raised.
@@ -200,7 +203,12 @@ def run_dbt(
 
 def build_models(settings: Settings, run_date: str, extra_vars: dict | None = None) -> list[dict]:
     """Build and test staging, intermediate and marts (everything not published)."""
-    return run_dbt(settings, ["build", "--exclude", f"tag:{PUBLISHED_TAG}"], run_date, extra_vars)
+    return run_dbt(
+        settings,
+        ["build", "--exclude", f"tag:{PUBLISHED_TAG}", *NOT_BUILT],
+        run_date,
+        extra_vars,
+    )
 
 
 def build_published(
@@ -211,7 +219,9 @@ def build_published(
 
     # The email list reads consent.* (suppressions, earlier listings): empty on a new warehouse.
     ensure_consent_tables(open_warehouse(settings))
-    return run_dbt(settings, ["build", "--select", f"tag:{PUBLISHED_TAG}"], run_date, extra_vars)
+    return run_dbt(
+        settings, ["build", "--select", f"tag:{PUBLISHED_TAG}", *NOT_BUILT], run_date, extra_vars
+    )
 
 
 def summarize(results: list[dict]) -> dict[str, int]:

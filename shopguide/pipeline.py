@@ -240,11 +240,8 @@ def publish(settings: Settings, run_date: str) -> dict:
             gate["message"],
         )
     ]
-    published = wh.publish(run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra)
-    from shopguide.access import ensure_roles
-
-    roles = ensure_roles(settings)  # PostgreSQL: BI and marketing see only what they may
-    return {"published": published, "roles": sorted(roles.values())}
+    published, layer = _publish_layer(settings, wh, run_date, extra)
+    return {"published": published, **layer}
 
 
 def quality_gate(settings: Settings, run_date: str) -> dict:
@@ -258,6 +255,27 @@ def quality_gate(settings: Settings, run_date: str) -> dict:
         validate_outputs(settings, run_date)
 
     return check(settings, run_date, rebuild)
+
+
+def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[dict, dict]:
+    """Issue 17: the roles exist before the transaction; retention, keys, views, comments
+    and grants happen inside it (shopguide/published.py); the BI file is written after."""
+    from shopguide.access import ensure_roles
+    from shopguide.consent import record_listings_sql
+    from shopguide.published import finish_publish, write_bi_copy
+
+    ensure_roles(settings)  # PostgreSQL: BI and marketing see only what they may
+    extra = [*extra, *record_listings_sql(wh, run_date, CANDIDATE_SCHEMA)]
+    layer: dict = {}
+
+    def finish(con) -> None:
+        layer.update(finish_publish(settings, wh, con, run_date))
+
+    published = wh.publish(
+        run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra, finish
+    )
+    layer.update(write_bi_copy(settings))
+    return published, layer
 
 
 # -- the order ------------------------------------------------------------------------
@@ -455,3 +473,6 @@ def ensure_published_tables(settings: Settings) -> None:
     with wh.transaction() as con:
         for table, columns in {**PUBLISHED_TABLES, "pipeline_runs": PIPELINE_RUNS_COLUMNS}.items():
             wh.ensure_table(con, PUBLISHED_SCHEMA, table, columns)
+        from shopguide.published import add_missing_columns
+
+        add_missing_columns(wh, con)  # issue 17: columns added to a contract since

@@ -191,6 +191,68 @@ PUBLISHED_KEYS: dict[str, tuple[str, ...]] = {
 # on customer and campaign period, is held out as the control group.
 CAMPAIGN_GROUPS = ("treatment", "control")
 
+# BI dimensions (issue 17): per-run snapshots beside the results, so BI names articles,
+# charts forecasts against actual sales and slices by customer bands through
+# ``published`` alone. No raw personal data (no age, no postal code).
+PUBLISHED_TABLES.update(
+    {
+        "articles": {
+            "run_date": "DATE",
+            "article_id": "VARCHAR",
+            "product_code": "BIGINT",
+            "prod_name": "VARCHAR",
+            "product_type_name": "VARCHAR",
+            "product_group_name": "VARCHAR",
+            "graphical_appearance_name": "VARCHAR",
+            "colour_group_name": "VARCHAR",
+            "perceived_colour_master_name": "VARCHAR",
+            "department_name": "VARCHAR",
+            "index_name": "VARCHAR",
+            "index_group_name": "VARCHAR",
+            "section_name": "VARCHAR",
+            "garment_group_name": "VARCHAR",
+            "price": "DOUBLE PRECISION",
+            "price_band": "VARCHAR",
+            "is_new": "BOOLEAN",
+            "is_sellable": "BOOLEAN",
+            "first_seen_date": "DATE",
+            "first_sale_date": "DATE",
+            "last_sale_date": "DATE",
+            "units_7d": "BIGINT",
+            "units_28d": "BIGINT",
+            "units_total": "BIGINT",
+        },
+        "daily_sales": {
+            "run_date": "DATE",
+            "article_id": "VARCHAR",
+            "sale_date": "DATE",
+            "units": "BIGINT",
+            "revenue": "DOUBLE PRECISION",
+            "customers": "BIGINT",
+        },
+        "customer_segments": {
+            "run_date": "DATE",
+            "customer_id": "VARCHAR",
+            "age_band": "VARCHAR",
+            "segment": "VARCHAR",
+            "price_band": "VARCHAR",
+            "recency_band": "VARCHAR",
+            "frequency_band": "VARCHAR",
+            "monetary_band": "VARCHAR",
+            "is_opted_in": "BOOLEAN",
+        },
+    }
+)
+PUBLISHED_KEYS.update(
+    {
+        "articles": ("run_date", "article_id"),
+        "daily_sales": ("run_date", "article_id", "sale_date"),
+        "customer_segments": ("run_date", "customer_id"),
+    }
+)
+# dbt model of a published table when its name differs (marts.daily_sales owns the name).
+PUBLISHED_MODELS: dict[str, str] = {"daily_sales": "pub_daily_sales"}
+
 PIPELINE_RUNS_COLUMNS: dict[str, str] = {
     "run_date": "DATE",
     "status": "VARCHAR",
@@ -215,6 +277,42 @@ SPARK_OUTPUTS = (
     "model_metrics",
     "forecast_metrics",
 )
+
+# -- issue 18: did it work? Realized performance of earlier runs (shopguide/feedback.py) --
+# Their ``run_date`` is the scored run's date R (earlier than the run that scores it,
+# ``scored_on``): each night rescores the run dates whose follow-up window closed, and
+# publish replaces those run dates' rows (feedback.publish_statements).
+RECOMMENDATION_PERFORMANCE_COLUMNS: dict[str, str] = {
+    "run_date": "DATE",
+    "window_days": "INTEGER",
+    "slice": "VARCHAR",
+    "customers": "INTEGER",
+    "pairs": "INTEGER",
+    "hits": "INTEGER",
+    "hit_rate": "DOUBLE PRECISION",
+    "converted_customers": "INTEGER",
+    "conversion_rate": "DOUBLE PRECISION",
+    "units": "INTEGER",
+    "revenue": "DOUBLE PRECISION",
+    "scored_on": "DATE",
+}
+CAMPAIGN_PERFORMANCE_COLUMNS: dict[str, str] = {
+    "run_date": "DATE",
+    "window_days": "INTEGER",
+    "metric": "VARCHAR",
+    "treatment_customers": "INTEGER",
+    "control_customers": "INTEGER",
+    "treatment_value": "DOUBLE PRECISION",
+    "control_value": "DOUBLE PRECISION",
+    "uplift": "DOUBLE PRECISION",
+    "uplift_ci_low": "DOUBLE PRECISION",
+    "uplift_ci_high": "DOUBLE PRECISION",
+    "scored_on": "DATE",
+}
+PUBLISHED_TABLES["recommendation_performance"] = RECOMMENDATION_PERFORMANCE_COLUMNS
+PUBLISHED_TABLES["campaign_performance"] = CAMPAIGN_PERFORMANCE_COLUMNS
+PUBLISHED_KEYS["recommendation_performance"] = ("run_date", "window_days", "slice")
+PUBLISHED_KEYS["campaign_performance"] = ("run_date", "window_days", "metric")
 
 # -- issue 16: Spark outputs loaded into ``outputs.*`` for the run but never published --
 # baseline_recommendations: the best baseline's lists (the recommendations' columns +

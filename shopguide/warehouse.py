@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -143,12 +143,13 @@ class Warehouse:
         candidate_schema: str,
         published_schema: str,
         extra: Sequence[tuple[str, Sequence[Any]]] = (),
+        finish: Callable[[Any], Any] | None = None,
     ) -> dict[str, int]:
         """Swap the run's rows of every table in ``tables`` from candidates to published.
 
         One transaction: readers see the previous complete run or the new complete
         run, never a mix. ``extra`` statements (e.g. the ``pipeline_runs`` row) join
-        the same transaction.
+        the same transaction; then ``finish(con)`` (retention, views, comments, grants).
         """
         counts: dict[str, int] = {}
         with self.transaction() as con:
@@ -171,6 +172,8 @@ class Warehouse:
                 failpoint("publish")
             for sql, params in extra:
                 self._exec(con, sql, params)
+            if finish is not None:
+                finish(con)
         return counts
 
     def _rowcount_for(self, con, target: str, run_date: str) -> int:

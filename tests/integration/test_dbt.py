@@ -27,7 +27,7 @@ from shop_for_dbt import (
 )
 
 from shopguide.dbt_runner import DbtError, build_models, build_published, run_dbt, summarize
-from shopguide.schema import CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, PUBLISHED_TABLES
+from shopguide.schema import CANDIDATE_SCHEMA, PUBLISHED_MODELS, PUBLISHED_SCHEMA, PUBLISHED_TABLES
 from shopguide.settings import load_settings
 from shopguide.warehouse import open_warehouse
 
@@ -39,6 +39,8 @@ _TYPE_SPELLINGS = {
     "VARCHAR": {"varchar", "character varying"},
     "INTEGER": {"integer"},
     "DOUBLE PRECISION": {"double", "double precision"},
+    "BIGINT": {"bigint"},
+    "BOOLEAN": {"boolean"},
 }
 
 
@@ -57,7 +59,9 @@ def _build(settings) -> dict[str, float]:
     assert summarize(published).keys() <= {"success", "pass"}, summarize(published)
     # Every kind of node ran: unit tests before the marts, data tests, contract models.
     assert any(r["resource_type"] == "unit_test" for r in models)
-    assert {r["name"] for r in published if r["resource_type"] == "model"} >= set(PUBLISHED_TABLES)
+    assert {r["name"] for r in published if r["resource_type"] == "model"} >= {
+        PUBLISHED_MODELS.get(t, t) for t in PUBLISHED_TABLES
+    }
     print(
         f"\n[{settings.warehouse_kind}] build_models {models_seconds:.1f}s, build_published {published_seconds:.1f}s"
     )
@@ -165,9 +169,32 @@ def _check_marts_and_candidates(settings) -> None:
         for name, found_type in zip(found["column_name"], found["data_type"], strict=True):
             assert found_type.lower() in _TYPE_SPELLINGS[columns[name]], (table, name, found_type)
 
+    # BI dimensions: every article and customer of the run; sales of the last 56 days.
+    daily_in_window = wh.scalar(
+        "SELECT count(*) FROM marts.daily_sales "
+        f"WHERE sale_date > CAST({wh.param} AS DATE) - 56 AND sale_date <= CAST({wh.param} AS DATE)",
+        [RUN_DATE, RUN_DATE],
+    )
+    segments = wh.query_df(f"SELECT * FROM {CANDIDATE_SCHEMA}.customer_segments").set_index(
+        "customer_id"
+    )
+    assert "age" not in segments.columns and "region" not in segments.columns
+    assert (
+        segments.loc["c4", "recency_band"] == "never"
+        and segments.loc["c4", "monetary_band"] == "none"
+    )
+    assert (
+        segments.loc["c1", "recency_band"] == "0-7 days"
+        and segments.loc["c1", "frequency_band"] == "2-3"
+    )
+    named = wh.query_df(
+        f"SELECT article_id, prod_name, price_band FROM {CANDIDATE_SCHEMA}.articles"
+    )
+    assert named.set_index("article_id").loc[article_id(3), "prod_name"] == "Hoodie"
+
     # The lead's publish step can swap the candidates in as they are.
     counts = wh.publish(RUN_DATE, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA)
-    assert counts == {
+    expected = {
         "recommendations": 8,
         "demand_forecast": 4,
         "email_campaign_list": 6,
@@ -175,7 +202,11 @@ def _check_marts_and_candidates(settings) -> None:
         "outfit_complements": 4,
         "model_metrics": 2,
         "forecast_metrics": 4,
+        "articles": 6,
+        "daily_sales": int(daily_in_window),
+        "customer_segments": 5,
     }
+    assert {table: counts[table] for table in expected} == expected
 
 
 @pytest.fixture(scope="module")

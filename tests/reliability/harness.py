@@ -17,20 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from shopguide.faults import MARKER
-from shopguide.schema import PUBLISHED_TABLES
+from shopguide.schema import PUBLISHED_KEYS, PUBLISHED_TABLES
 from shopguide.settings import REPO_ROOT
 
 SHOPGUIDE = str(Path(sys.executable).parent / "shopguide")
-# Sort keys that make a published partition comparable row by row.
-ORDER = {
-    "recommendations": ["customer_id", "rank"],
-    "demand_forecast": ["article_id", "forecast_date"],
-    "email_campaign_list": ["customer_id", "rank"],
-    "similar_articles": ["article_id", "rank"],
-    "outfit_complements": ["article_id", "rank"],
-    "model_metrics": ["model", "k"],
-    "forecast_metrics": ["level", "model", "horizon"],
-}
+# Sort keys that make a published partition comparable row by row: the natural keys.
+ORDER = {table: [c for c in key if c != "run_date"] for table, key in PUBLISHED_KEYS.items()}
 
 
 # -- the ledger printed under the test session (see conftest.py) -------------------------

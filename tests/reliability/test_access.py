@@ -1,4 +1,4 @@
-"""PostgreSQL roles: BI reads the published schema only; marketing the email list only."""
+"""PostgreSQL roles: BI reads the published schema only; marketing the email audience view only."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def test_roles_see_only_what_they_may(tmp_path, pg_url):
     customers = pd.DataFrame([{"customer_id": "c1", "age": 33.0, "postal_code": "secret"}])
     wh.replace_rows("raw", "customers", customers, CUSTOMER_COLUMNS, "customer_id", ["c1"])
     ensure_published_tables(settings)
+    with wh.transaction() as con:  # the views publication creates (consent.* under them)
+        from shopguide.consent import ensure_consent_tables
+        from shopguide.published import create_views
+
+        ensure_consent_tables(wh, con)
+        create_views(con, wh.kind)
     try:
         roles = ensure_roles(settings, prefix)
         ensure_roles(settings, prefix)  # idempotent
@@ -44,12 +50,18 @@ def test_roles_see_only_what_they_may(tmp_path, pg_url):
         assert can_read(pg_url, roles["bi"], "published.recommendations")
         assert can_read(pg_url, roles["bi"], "published.weekly_report")
         assert not can_read(pg_url, roles["bi"], "raw.customers")
-        assert can_read(pg_url, roles["marketing"], "published.email_campaign_list")
+        assert can_read(pg_url, roles["marketing"], "published.email_audience")
+        assert not can_read(pg_url, roles["marketing"], "published.email_campaign_list")
         assert not can_read(pg_url, roles["marketing"], "published.recommendations")
         assert not can_read(pg_url, roles["marketing"], "raw.customers")
+        assert not can_read(pg_url, roles["marketing"], "consent.email_consent")
+        assert not can_read(pg_url, roles["bi"], "consent.suppressions")
         assert can_read(pg_url, roles["pipeline"], "raw.customers")
         LEDGER.checks.append(
-            ("postgres roles", "BI: published only; marketing: email list only; raw hidden")
+            (
+                "postgres roles",
+                "BI: published only; marketing: email_audience only; raw, consent hidden",
+            )
         )
     finally:
         drop_roles(settings, prefix)

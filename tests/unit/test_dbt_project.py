@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shopguide.dbt_runner import DbtError, run_dbt
-from shopguide.schema import PUBLISHED_TABLES, SPARK_OUTPUTS
+from shopguide.schema import PUBLISHED_MODELS, PUBLISHED_TABLES, SPARK_OUTPUTS
 from shopguide.settings import REPO_ROOT, load_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -22,7 +22,7 @@ def _model_spec(sql: Path) -> dict:
 
 @pytest.mark.parametrize("table", sorted(PUBLISHED_TABLES))
 def test_published_contract_matches_schema_py(table):
-    spec = _model_spec(MODELS / "published" / f"{table}.sql")
+    spec = _model_spec(MODELS / "published" / f"{PUBLISHED_MODELS.get(table, table)}.sql")
     assert spec["config"]["contract"]["enforced"] is True
     declared = [(c["name"], c["data_type"].upper()) for c in spec["columns"]]
     assert declared == list(PUBLISHED_TABLES[table].items())
