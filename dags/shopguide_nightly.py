@@ -44,6 +44,7 @@ from shopguide.orchestration import (
     SPARK_POOL,
     SPARK_TASKS,
     default_args,
+    nightly_cron,
     published_asset_name,
     published_asset_uri,
 )
@@ -51,6 +52,7 @@ from shopguide.schema import PUBLISHED_TABLES
 from shopguide.steps import PARALLEL_TASKS, TASK_GROUPS
 
 DEFAULT_ARGS = default_args()
+NIGHTLY = nightly_cron()  # SHOPGUIDE_NIGHTLY_SCHEDULE, default "0 2 * * *"
 
 # One Asset per published table (and the run log): publish swaps them all in one
 # transaction, so it emits them together.
@@ -91,7 +93,11 @@ def _make_task(name: str):
 
 @dag(
     dag_id="shopguide_nightly",
-    schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC", interval=timedelta(days=1)),
+    schedule=(
+        CronTriggerTimetable(NIGHTLY, timezone="UTC", interval=timedelta(days=1))
+        if NIGHTLY
+        else None
+    ),
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -100,6 +100,17 @@ def resolve_run_date(context, now: datetime | None = None) -> str:
     return (day - timedelta(days=1)).isoformat()
 
 
+NIGHTLY_CRON = "0 2 * * *"
+
+
+def nightly_cron() -> str | None:
+    """The nightly cron (UTC): ``SHOPGUIDE_NIGHTLY_SCHEDULE``, default 02:00; ``none``
+    leaves only manual and API triggers (the live test, which must not get a scheduled
+    run of its own when the DAG is unpaused)."""
+    value = (os.environ.get("SHOPGUIDE_NIGHTLY_SCHEDULE") or NIGHTLY_CRON).strip()
+    return None if value.lower() in ("none", "off", "manual") else value
+
+
 def default_args() -> dict:
     """Task defaults: one retry five minutes later unless SHOPGUIDE_TASK_RETRIES /
     SHOPGUIDE_RETRY_DELAY_SECONDS say otherwise (read when the DAG file is parsed)."""

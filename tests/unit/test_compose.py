@@ -40,6 +40,10 @@ def test_airflow_uses_local_executor_postgres_metadata_and_the_repo():
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+        # the async engine needs a driver the image has (psycopg 3, not asyncpg)
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"].startswith(
+            "postgresql+psycopg_async://"
+        )
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/shopguide/dags"
         assert "./:/opt/shopguide" in services[name]["volumes"]
         # The same DAG, pointed at the Postgres warehouse and the Spark master.

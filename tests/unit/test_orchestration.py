@@ -151,3 +151,29 @@ def test_the_run_failed_notifier_sends_one_alert_naming_the_task_and_its_error(
     alert = received[0]
     assert (alert["run_date"], alert["task"]) == ("2024-06-30", "ingest")
     assert "ingest:" in alert["reason"] and "nowhere" in alert["reason"]
+
+
+def test_the_nightly_schedule_is_configurable_and_can_be_switched_off(monkeypatch):
+    from shopguide.orchestration import NIGHTLY_CRON, nightly_cron
+
+    monkeypatch.delenv("SHOPGUIDE_NIGHTLY_SCHEDULE", raising=False)
+    assert nightly_cron() == NIGHTLY_CRON == "0 2 * * *"
+    monkeypatch.setenv("SHOPGUIDE_NIGHTLY_SCHEDULE", "30 1 * * *")
+    assert nightly_cron() == "30 1 * * *"
+    monkeypatch.setenv("SHOPGUIDE_NIGHTLY_SCHEDULE", "none")
+    assert nightly_cron() is None
+
+
+def test_retry_policy_from_the_environment(monkeypatch):
+    from datetime import timedelta
+
+    from shopguide.orchestration import default_args
+
+    monkeypatch.delenv("SHOPGUIDE_TASK_RETRIES", raising=False)
+    monkeypatch.delenv("SHOPGUIDE_RETRY_DELAY_SECONDS", raising=False)
+    args = default_args()
+    assert args["retries"] == 1 and args["retry_delay"] == timedelta(minutes=5)
+    monkeypatch.setenv("SHOPGUIDE_TASK_RETRIES", "3")
+    monkeypatch.setenv("SHOPGUIDE_RETRY_DELAY_SECONDS", "2")
+    args = default_args()
+    assert args["retries"] == 3 and args["retry_delay"] == timedelta(seconds=2)
