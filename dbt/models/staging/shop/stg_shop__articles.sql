@@ -44,6 +44,8 @@ renamed as (
 
     from latest
     where load_rank = 1
+        -- Listed by the run's day: a backfill of an earlier date does not see later listings.
+        and (first_seen_date is null or first_seen_date <= {{ run_date_sql() }})
 
 )
 
