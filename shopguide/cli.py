@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     supp.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
 
+    rep = sub.add_parser(
+        "report", help="(re)build a run's HTML report (var/reports/runs/D/index.html); print its path"
+    )
+    rep.add_argument("--date", type=_date, help="default: the latest published run")
+
     summ = sub.add_parser(
         "summary", help="rows per published table for a run date, and where files are"
     )
@@ -152,7 +157,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from shopguide.pipeline import STEPS, run_task
+    from shopguide.pipeline import STEPS
     from shopguide.spark import stop_local_session
 
     settings = load_settings(**_source_overrides(args))
@@ -165,12 +170,53 @@ def cmd_run(args) -> int:
             raise SystemExit(f"shopguide: unknown task(s) {unknown}; tasks are {names}")
         names = [n for n in names if n in args.only]
     try:
-        for name in names:
-            result = run_task(name, args.date, settings)
-            print(f"{name}: {json.dumps(result, default=str)[:300]}")
+        _run_tasks(settings, args.date, names)
     finally:
         stop_local_session()
-    return cmd_summary(argparse.Namespace(date=args.date), settings) if "publish" in names else 0
+    if "publish" not in names:
+        return 0
+    code = cmd_summary(argparse.Namespace(date=args.date), settings)
+    _print_report_path(settings, args.date)
+    return code
+
+
+def _run_tasks(settings, run_date: str, names: list[str], prefix: str = "") -> None:
+    """Run the tasks in order, printing each as it starts and ends with its duration
+    (issue 18: progress instead of minutes of silence)."""
+    import time
+
+    from shopguide.pipeline import run_task
+
+    for i, name in enumerate(names, 1):
+        print(f"{prefix}[{i}/{len(names)}] {name} ...", flush=True)
+        started = time.perf_counter()
+        result = run_task(name, run_date, settings)
+        seconds = time.perf_counter() - started
+        print(
+            f"{prefix}[{i}/{len(names)}] {name} done in {seconds:.1f} s: "
+            f"{json.dumps(result, default=str)[:200]}",
+            flush=True,
+        )
+
+
+def _print_report_path(settings, run_date: str) -> None:
+    from shopguide.report import report_path
+
+    path = report_path(settings, run_date)
+    if path.exists():
+        print(f"run report: {path}")
+
+
+def cmd_report(args) -> int:
+    from shopguide.report import build_report
+    from shopguide.warehouse import open_warehouse
+
+    settings = load_settings()
+    run_date = args.date or _latest_run(open_warehouse(settings))
+    if run_date is None:
+        raise RuntimeError("nothing is published yet: run `shopguide run --date D` first")
+    print(build_report(settings, run_date))
+    return 0
 
 
 def _source_overrides(args) -> dict:
@@ -183,16 +229,31 @@ def _source_overrides(args) -> dict:
 
 
 def cmd_backfill(args) -> int:
-    from shopguide.pipeline import backfill
+    from shopguide.pipeline import STEPS
     from shopguide.spark import stop_local_session
 
     settings = load_settings(**_source_overrides(args))
+    days = backfill_days(args.first, args.last)
     try:
-        for day in backfill(settings, args.first, args.last):
-            print(f"published {day}")
+        for i, day in enumerate(days, 1):
+            print(f"backfill day {i}/{len(days)}: {day}", flush=True)
+            _run_tasks(settings, day, [s.name for s in STEPS], prefix=f"  {day} ")
+            print(f"published {day}", flush=True)
     finally:
         stop_local_session()
+    if days:
+        _print_report_path(settings, days[-1])
     return 0
+
+
+def backfill_days(first: str, last: str) -> list[str]:
+    """Every date from ``first`` to ``last``, oldest first (what pipeline.backfill runs)."""
+    from datetime import timedelta
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    if end < start:
+        raise ValueError(f"backfill range is empty: {first} is after {last}")
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
 
 
 def _latest_run(wh) -> str | None:
@@ -309,6 +370,7 @@ COMMANDS = {
     "forget": cmd_forget,
     "suppress": cmd_suppress,
     "summary": cmd_summary,
+    "report": cmd_report,
     "evaluate": cmd_evaluate,
 }
 

@@ -219,6 +219,10 @@ def build_published(
 
     # The email list reads consent.* (suppressions, earlier listings): empty on a new warehouse.
     ensure_consent_tables(open_warehouse(settings))
+    # The realized-performance models read outputs.* of the score_feedback task (issue 18).
+    from shopguide.feedback import ensure_outputs
+
+    ensure_outputs(open_warehouse(settings))
     return run_dbt(
         settings, ["build", "--select", f"tag:{PUBLISHED_TAG}", *NOT_BUILT], run_date, extra_vars
     )

@@ -202,6 +202,27 @@ def build_candidates(settings: Settings, run_date: str) -> dict:
     return {"dbt_nodes": len(results or [])}
 
 
+def score_feedback(settings: Settings, run_date: str) -> dict:
+    """Score earlier runs' lists and email campaigns whose windows closed (issue 18)."""
+    from shopguide.feedback import score_feedback as score
+
+    return score(settings, run_date)
+
+
+def feedback_statements(wh) -> list:
+    """The publish transaction's statements replacing the rescored run dates' rows."""
+    from shopguide.feedback import publish_statements
+
+    return publish_statements(wh)
+
+
+def report(settings: Settings, run_date: str) -> dict:
+    """Write the run's HTML report (issue 18); never fails the published run."""
+    from shopguide.report import report_task
+
+    return report_task(settings, run_date)
+
+
 def validate_outputs(settings: Settings, run_date: str) -> dict:
     from shopguide.validation import validate_outputs as check
 
@@ -240,6 +261,7 @@ def publish(settings: Settings, run_date: str) -> dict:
             gate["message"],
         )
     ]
+    extra += feedback_statements(wh)  # issue 18: rescored earlier run dates, same transaction
     published, layer = _publish_layer(settings, wh, run_date, extra)
     return {"published": published, **layer}
 
@@ -294,9 +316,11 @@ _FUNCS: dict[str, Callable[..., dict]] = {
     "recommend": recommend,
     "forecast": forecast,
     "load_outputs": load_outputs,
+    "score_feedback": score_feedback,
     "build_candidates": build_candidates,
     "validate_outputs": validate_outputs,
     "publish": publish,
+    "report": report,
 }
 STEPS: tuple[Step, ...] = tuple(
     Step(name, group, _FUNCS[name]) for group, names in TASK_GROUPS for name in names

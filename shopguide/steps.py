@@ -11,9 +11,9 @@ TASK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("validate_raw", ("validate_raw",)),
     ("dbt_build", ("build_models",)),
     ("spark", ("export_inputs", "recommend", "forecast")),
-    ("load_outputs", ("load_outputs", "build_candidates")),
+    ("load_outputs", ("load_outputs", "score_feedback", "build_candidates")),
     ("validate_outputs", ("validate_outputs",)),
-    ("publish", ("publish",)),
+    ("publish", ("publish", "report")),
 )
 PARALLEL_TASKS = frozenset({"recommend", "forecast"})
 TASK_NAMES: tuple[str, ...] = tuple(name for _, names in TASK_GROUPS for name in names)

@@ -23,7 +23,8 @@ def test_backfill_refuses_an_empty_range(tmp_path):
 def test_task_order_matches_the_documented_flow():
     assert TASK_NAMES == (
         "ingest", "validate_raw", "build_models", "export_inputs", "recommend", "forecast",
-        "load_outputs", "build_candidates", "validate_outputs", "publish",
+        "load_outputs", "score_feedback", "build_candidates", "validate_outputs", "publish",
+        "report",
     )  # fmt: skip
 
 
