@@ -54,7 +54,7 @@ demo: install
 	$(BIN)/airflow dags test shopguide_nightly $(DEMO_LOGICAL_DATE) > "$(SHOPGUIDE_HOME)/demo-dag.log" 2>&1 \
 	    || { grep -E "ERROR|failed|Error" "$(SHOPGUIDE_HOME)/demo-dag.log" | tail -15; exit 1; }; \
 	$(BIN)/shopguide summary --date $(DEMO_RUN_DATE); \
-	$(BIN)/shopguide export email --date $(DEMO_RUN_DATE) --out "$(SHOPGUIDE_HOME)/exports/email_$(DEMO_RUN_DATE).csv"; \
+	$(BIN)/shopguide export email --date $(DEMO_RUN_DATE) --format wide --out "$(SHOPGUIDE_HOME)/exports/email_$(DEMO_RUN_DATE).csv"; \
 	echo "demo finished in $$(( $$(date +%s) - start )) s"
 
 # Two pytest workers: the end-to-end runs wait on JVM starts, dbt and Postgres about half

@@ -296,7 +296,14 @@ def cmd_summary(args, settings=None) -> int:
     print(f"warehouse:  {where}")
     print(f"lake:       {settings.lake}/run_date={run_date}")
     print(f"data docs:  {settings.reports_dir / 'data_docs' / 'index.html'}")
-    print(f"dbt docs:   {settings.reports_dir / 'dbt'}")
+    from shopguide.dbt_runner import docs_dir
+
+    if settings.warehouse_kind == "duckdb":
+        from shopguide.published import bi_file_path
+
+        print(f"BI file:    {bi_file_path(settings)} (read-only copy of published.*, for BI tools)")
+    print(f"dbt docs:   {docs_dir(settings) / 'index.html'}")
+    print(f"exports:    {settings.home / 'exports'} (shopguide export email --format wide --out FILE)")
     return 0
 
 

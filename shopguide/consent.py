@@ -209,3 +209,13 @@ def sha256_sql(kind: str, expression: str) -> str:
     if kind == "postgres":
         return f"encode(sha256(convert_to({expression}, 'UTF8')), 'hex')"
     return f"sha256({expression})"
+
+
+def campaign_group(customer_id: str, run_date: str, share: float) -> str:
+    """The group the dbt model email_campaign_list gives a customer (macro control_bound):
+    'control' when the first 4 hex digits of md5('<customer_id>|<YYYY-MM of run_date>')
+    fall below share x 65536, so a customer stays in one group for the month's campaign."""
+    import hashlib
+
+    digest = hashlib.md5(f"{customer_id}|{run_date[:7]}".encode()).hexdigest()[:4]
+    return "control" if digest < f"{int(share * 65536 + 0.5):04x}" else "treatment"

@@ -228,6 +228,32 @@ def build_published(
     )
 
 
+def docs_dir(settings: Settings) -> Path:
+    """Where each run's dbt docs go: ``$SHOPGUIDE_REPORTS/dbt/index.html`` (latest run)."""
+    return Path(settings.reports_dir) / "dbt"
+
+
+def generate_docs(settings: Settings, run_date: str) -> Path:
+    """``dbt docs generate --static`` (models, sources incl. the published tables,
+    exposures, the warehouse's catalog) for the run, copied to ``docs_dir``: one
+    self-contained index.html a browser opens from disk, beside manifest.json and
+    catalog.json. Returns the index.html path."""
+    import shutil
+
+    run_dbt(settings, ["docs", "generate", "--static"], run_date)
+    target = dbt_artifacts_dir(settings, run_date) / "target"
+    out = docs_dir(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "catalog.json"):
+        if (target / name).is_file():
+            shutil.copyfile(target / name, out / name)
+    index = out / "index.html"
+    tmp = out / ".index.html.tmp"
+    shutil.copyfile(target / "static_index.html", tmp)
+    os.replace(tmp, index)
+    return index
+
+
 def summarize(results: list[dict]) -> dict[str, int]:
     """Counts by status (e.g. {'success': 20, 'pass': 41}), for the pipeline's task result."""
     counts: dict[str, int] = {}

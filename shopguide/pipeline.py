@@ -297,7 +297,20 @@ def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[
         run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra, finish
     )
     layer.update(write_bi_copy(settings))
+    layer.update(_dbt_docs(settings, run_date))
     return published, layer
+
+
+def _dbt_docs(settings: Settings, run_date: str) -> dict:
+    """dbt docs for the run (lineage to the published tables, exposures): a report, so a
+    failure to write it is logged and returned, not raised after a good publication."""
+    from shopguide.dbt_runner import DbtError, generate_docs
+
+    try:
+        return {"dbt_docs": str(generate_docs(settings, run_date))}
+    except (DbtError, OSError) as exc:
+        log.warning("dbt docs for %s not written: %s", run_date, _one_line(exc))
+        return {"dbt_docs_error": _one_line(exc)}
 
 
 # -- the order ------------------------------------------------------------------------

@@ -131,11 +131,12 @@ def _literal(text: str) -> str:
 
 
 def _run(con, sql: str, params=None):
-    return con.execute(sql, params or ())
+    # No parameters: no placeholders either (psycopg would read a '%' in a comment as one).
+    return con.execute(sql, params) if params else con.execute(sql)
 
 
 def _fetchall(con, sql: str, params=None) -> list[tuple]:
-    return list(con.execute(sql, params or ()).fetchall())
+    return list(_run(con, sql, params).fetchall())
 
 
 def latest_run_sql(schema: str = PUBLISHED_SCHEMA) -> str:

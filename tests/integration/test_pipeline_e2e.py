@@ -6,18 +6,34 @@ on DuckDB and on the real PostgreSQL server.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import duckdb
 import pandas as pd
 import pytest
 
-from shopguide.export import export_email_list
+from shopguide.consent import campaign_group
+from shopguide.export import export_email, export_email_list
 from shopguide.generate import generate_shop
 from shopguide.pipeline import PipelineError, run_pipeline
-from shopguide.schema import PUBLISHED_TABLES
-from shopguide.warehouse import open_warehouse
+from shopguide.published import bi_file_path
+from shopguide.schema import PUBLISHED_KEYS, PUBLISHED_TABLES
+from shopguide.warehouse import open_warehouse, qident
 from support import make_settings
 
 pytestmark = pytest.mark.slow
 RUN_DATE = "2024-03-31"
+# A BI tool holding the BI DuckDB file open: counts the latest recommendations, waits for
+# a line on stdin, counts again on the same connection.
+BI_READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "SELECT count(*) FROM published.recommendations_latest"
+print(con.execute(query).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute(query).fetchone()[0], flush=True)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +44,7 @@ def shop_dir(tmp_path_factory):
 
 
 def published(wh, table: str, run_date: str = RUN_DATE) -> pd.DataFrame:
-    order = {
-        "recommendations": "customer_id, rank",
-        "demand_forecast": "article_id, forecast_date",
-        "email_campaign_list": "customer_id, rank",
-        "similar_articles": "article_id, rank",
-        "outfit_complements": "article_id, rank",
-        "model_metrics": "model, k",
-        "forecast_metrics": "level, model, horizon",
-    }[table]
+    order = ", ".join(qident(c) for c in PUBLISHED_KEYS[table] if c != "run_date")
     df = wh.query_df(
         f"SELECT * FROM published.{table} WHERE run_date = CAST({wh.param} AS DATE) ORDER BY {order}",
         [run_date],
@@ -89,17 +97,62 @@ def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path):
     run_pipeline(settings, RUN_DATE)
     first = check_published_run(settings)
 
-    # A rerun of the same date replaces its partitions: identical published rows.
-    run_pipeline(settings, RUN_DATE)
+    # A rerun of the same date replaces its partitions: identical published rows. A BI
+    # tool (another process) holds the BI file open all along: the run still publishes.
+    bi_file = bi_file_path(settings)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", BI_READER, str(bi_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = int(reader.stdout.readline())
+        run_pipeline(settings, RUN_DATE)
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == before  # its snapshot, undisturbed
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=60)
     second = check_published_run(settings)
+    # dbt docs of the run: one static page with the lineage to the published tables and
+    # the exposures.
+    docs = (settings.reports_dir / "dbt" / "index.html").read_text()
+    assert "exposure.shopguide.email_tool" in docs and "source.shopguide.published.articles" in docs
     for table in PUBLISHED_TABLES:
         pd.testing.assert_frame_equal(first[table], second[table], check_exact=False, rtol=1e-9)
+    with duckdb.connect(str(bi_file), read_only=True) as bi:
+        assert (
+            bi.execute("SELECT count(*) FROM published.recommendations_latest").fetchone()[0]
+            == len(second["recommendations"])
+            == before
+        )
 
-    # The email tool's CSV: the published list, opted-in customers only.
-    rows, run_date = export_email_list(settings, None, str(tmp_path / "email.csv"))
-    exported = pd.read_csv(tmp_path / "email.csv", dtype={"customer_id": str, "article_id": str})
-    assert run_date == RUN_DATE and rows == len(second["email_campaign_list"]) == len(exported)
-    assert list(exported.columns) == list(PUBLISHED_TABLES["email_campaign_list"])
+    # The email tool's send file, wide: one row per recipient, no control-group customer;
+    # the control group in its own file; together the list of customers opted in now.
+    result = export_email(settings, None, str(tmp_path / "email.csv"), "wide")
+    send = pd.read_csv(tmp_path / "email.csv", dtype=str)
+    control = pd.read_csv(result.control_file, dtype=str)
+    listed = second["email_campaign_list"]
+    expected = [
+        campaign_group(c, RUN_DATE, settings.email_control_share) for c in listed["customer_id"]
+    ]
+    assert list(listed["campaign_group"]) == expected  # dbt's hash is the documented one
+    assert 0 < (listed.groupby("customer_id")["campaign_group"].first() == "control").mean() < 0.3
+    assert result.run_date == RUN_DATE and send["customer_id"].is_unique and len(send) > 0
+    assert set(send["campaign_group"]) == {"treatment"} and set(control["campaign_group"]) == {
+        "control"
+    }
+    assert set(send["customer_id"]) | set(control["customer_id"]) == set(listed["customer_id"])
+    assert set(send["customer_id"]).isdisjoint(
+        listed.loc[listed["campaign_group"] == "control", "customer_id"]
+    )
+    assert send["item_1_url"].str.contains(send["item_1_article_id"].iloc[0]).iloc[0]
+    rows, _ = export_email_list(settings, None, str(tmp_path / "email_long.parquet"))
+    long = pd.read_parquet(tmp_path / "email_long.parquet")
+    assert rows == len(long) == int((listed["campaign_group"] == "treatment").sum())
+    assert list(long.columns) == [*PUBLISHED_TABLES["email_campaign_list"], "product_url"]
 
     # The next delivery's transactions file lost its price column: the run stops at
     # ingest, naming the file and column, and the published run stays as it was.
