@@ -303,7 +303,9 @@ def cmd_summary(args, settings=None) -> int:
 
         print(f"BI file:    {bi_file_path(settings)} (read-only copy of published.*, for BI tools)")
     print(f"dbt docs:   {docs_dir(settings) / 'index.html'}")
-    print(f"exports:    {settings.home / 'exports'} (shopguide export email --format wide --out FILE)")
+    print(
+        f"exports:    {settings.home / 'exports'} (shopguide export email --format wide --out FILE)"
+    )
     return 0
 
 
@@ -315,7 +317,7 @@ def cmd_forget(args) -> int:
         print("no rows held this customer; later loads will drop them all the same")
     for where, rows in removed.items():
         print(
-            f"{where}: {rows} {'partitions deleted' if where.startswith('lake') else 'rows removed'}"
+            f"{where}: {rows} {'partitions deleted' if where.startswith('lake') else 'copy' if where.startswith('BI') else 'rows removed'}"
         )
     return 0
 

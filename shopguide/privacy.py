@@ -124,7 +124,20 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
             )
             wh._exec(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
     counts["lake run partitions"] = _clear_lake(settings.lake)
+    counts["BI file rewritten"] = _rewrite_bi_file(settings)
     return {k: v for k, v in counts.items() if v}
+
+
+def _rewrite_bi_file(settings: Settings) -> int:
+    """The embedded default's BI file is a copy of published.*: rewrite it without them."""
+    if settings.warehouse_kind != "duckdb":
+        return 0
+    from shopguide.published import bi_file_path, write_bi_copy
+
+    if not bi_file_path(settings).exists():
+        return 0
+    write_bi_copy(settings)
+    return 1
 
 
 def _count(con, sql: str, params) -> int:

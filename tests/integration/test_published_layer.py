@@ -249,6 +249,15 @@ def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
                     "AND comment IS NOT NULL AND table_name NOT LIKE '%_latest'"
                 ).fetchone()[0]
                 assert cols >= sum(len(c) for c in PUBLISHED_TABLES.values())
+            # Forgetting a customer rewrites the BI copy too.
+            from shopguide.privacy import forget_customer
+
+            assert forget_customer(settings, "c1")["BI file rewritten"] == 1
+            with duckdb.connect(str(bi_file), read_only=True) as con:
+                left = con.execute(
+                    "SELECT count(*) FROM published.recommendations WHERE customer_id = 'c1'"
+                ).fetchone()[0]
+                assert left == 0
         print(f"\n[{wh.kind}] {commented} published columns commented; keys on {len(keys)} tables")
     finally:
         if wh.kind == "postgres":
@@ -259,3 +268,28 @@ def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
 
 def test_every_published_column_is_described_in_dbt(tmp_path):
     assert layer.undescribed_columns(make_settings(tmp_path)) == []
+
+
+def test_monthly_news_customers_are_listed_at_most_once_in_30_days(tmp_path):
+    """c4 asked for monthly news, c1 for regular news; both were listed 10 days ago."""
+    from shopguide.consent import ensure_consent_tables
+
+    settings = make_settings(tmp_path)
+    wh = open_warehouse(settings)
+    ensure_consent_tables(wh)
+
+    def listed_on(days_ago: int) -> set[str]:
+        day = RUN_DAY - dt.timedelta(days=days_ago)
+        wh.execute("DELETE FROM consent.email_listings")
+        wh.execute(
+            "INSERT INTO consent.email_listings VALUES ('c1', CAST(? AS DATE)), ('c4', CAST(? AS DATE))",
+            [day, day],
+        )
+        build_published(settings, RUN_DATE)
+        emails = wh.query_df("SELECT customer_id FROM publish_candidates.email_campaign_list")
+        return set(emails["customer_id"])
+
+    _build(settings)
+    assert listed_on(10) == {"c1"}
+    assert listed_on(30) == {"c1", "c4"}  # 30 days later: due again
+    assert listed_on(0) == {"c1", "c4"}  # a rerun of the same date is no earlier listing
