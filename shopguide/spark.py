@@ -109,6 +109,8 @@ def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
 
     from spark_jobs.common import get_spark
 
+    if SparkContext._gateway is None:
+        _log_to_file(settings)  # issue 18: Spark's warnings go to a file, not the terminal
     confs = {} if SparkContext._active_spark_context is not None else _spark_confs(settings)
     if confs:
         # A new session reads spark.* JVM system properties as its defaults; they are
@@ -123,6 +125,45 @@ def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
         for key in confs:
             SparkContext._jvm.java.lang.System.clearProperty(key)
     module.main(args)
+
+
+def spark_log_path(settings: Settings) -> Path:
+    """Where an in-process Spark JVM writes its log (``$SHOPGUIDE_REPORTS/spark/spark.log``)."""
+    return Path(settings.reports_dir) / "spark" / "spark.log"
+
+
+def _log_to_file(settings: Settings) -> None:
+    """Before the in-process JVM starts: its log4j2 log (WARN and up: "No Partition
+    Defined for Window operation", native-library notes, ...) goes to
+    :func:`spark_log_path` instead of the terminal. Only for this launch (the variable is
+    read when pyspark starts the JVM) and only when PYSPARK_SUBMIT_ARGS is not set."""
+    if os.environ.get("PYSPARK_SUBMIT_ARGS"):
+        return
+    log_file = spark_log_path(settings)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    config = log_file.parent / "log4j2.properties"
+    config.write_text(
+        "rootLogger.level = warn\n"
+        "rootLogger.appenderRef.file.ref = file\n"
+        "appender.file.type = File\n"
+        "appender.file.name = file\n"
+        f"appender.file.fileName = {log_file}\n"
+        "appender.file.append = true\n"
+        "appender.file.layout.type = PatternLayout\n"
+        "appender.file.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n"
+    )
+    # The JVM starts here, so its heap is set here too (get_spark's spark.driver.memory
+    # comes too late for a running JVM).
+    os.environ["PYSPARK_SUBMIT_ARGS"] = (
+        f"--driver-memory {settings.spark_driver_memory} "
+        f'--driver-java-options "-Dlog4j2.configurationFile=file:{config}" pyspark-shell'
+    )
+    try:
+        from pyspark import SparkContext
+
+        SparkContext._ensure_initialized()
+    finally:
+        del os.environ["PYSPARK_SUBMIT_ARGS"]
 
 
 def _die_with_parent() -> None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pyspark.ml.feature import StringIndexer
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, RecsConfig
@@ -45,11 +46,16 @@ class AlsFactors:
 
 def index_ids(df: DataFrame, id_col: str, idx_col: str) -> DataFrame:
     """(id_col, idx_col int) for the distinct ids of ``df``, numbered 0, 1, ... in sorted
-    order (so a rerun gives the same map). A window over the sorted distinct ids runs in
-    the JVM; ``rdd.zipWithIndex`` sent every id through Python and back."""
+    order (so a rerun gives the same map). MLlib's StringIndexer with ``alphabetAsc``
+    numbers the sorted distinct labels in the JVM: the same map as a row_number over the
+    sorted ids (tests/unit/test_recommend_als.py), without a window over the whole table
+    on one partition (Spark warned "No Partition Defined for Window operation" each time);
+    ``rdd.zipWithIndex`` sent every id through Python and back."""
     ids = df.select(id_col).where(F.col(id_col).isNotNull()).distinct()
-    order = Window.orderBy(id_col)
-    return ids.select(id_col, (F.row_number().over(order) - 1).cast("int").alias(idx_col))
+    model = StringIndexer(
+        inputCol=id_col, outputCol=idx_col, stringOrderType="alphabetAsc", handleInvalid="error"
+    ).fit(ids)
+    return model.transform(ids).select(id_col, F.col(idx_col).cast("int").alias(idx_col))
 
 
 def set_checkpoint_dir(spark: SparkSession, directory: str) -> None:
