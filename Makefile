@@ -51,11 +51,16 @@ demo: install
 	    --articles $(DEMO_ARTICLES) --days $(DEMO_DAYS) --end-date $(DEMO_RUN_DATE) --seed 42; \
 	$(BIN)/airflow db migrate > "$(SHOPGUIDE_HOME)/airflow-db-migrate.log" 2>&1 || { tail -20 "$(SHOPGUIDE_HOME)/airflow-db-migrate.log"; exit 1; }; \
 	echo "running: airflow dags test shopguide_nightly $(DEMO_LOGICAL_DATE) (log: $(SHOPGUIDE_HOME)/demo-dag.log)"; \
+	progress="$${SHOPGUIDE_REPORTS:-$(SHOPGUIDE_HOME)/reports}/progress.log"; \
+	mkdir -p "$$(dirname "$$progress")"; : > "$$progress"; \
+	tail -n +1 -F "$$progress" 2>/dev/null & follow=$$!; \
 	$(BIN)/airflow dags test shopguide_nightly $(DEMO_LOGICAL_DATE) > "$(SHOPGUIDE_HOME)/demo-dag.log" 2>&1 \
-	    || { grep -E "ERROR|failed|Error" "$(SHOPGUIDE_HOME)/demo-dag.log" | tail -15; exit 1; }; \
+	    || { kill $$follow; grep -E "ERROR|failed|Error" "$(SHOPGUIDE_HOME)/demo-dag.log" | tail -15; exit 1; }; \
+	sleep 1; kill $$follow; \
 	$(BIN)/shopguide summary --date $(DEMO_RUN_DATE); \
 	$(BIN)/shopguide export email --date $(DEMO_RUN_DATE) --format wide --out "$(SHOPGUIDE_HOME)/exports/email_$(DEMO_RUN_DATE).csv"; \
-	echo "demo finished in $$(( $$(date +%s) - start )) s"
+	echo "demo finished in $$(( $$(date +%s) - start )) s"; \
+	echo "run report (open in a browser): $$($(BIN)/shopguide report --date $(DEMO_RUN_DATE))"
 
 # Two pytest workers: the end-to-end runs wait on JVM starts, dbt and Postgres about half
 # of their time, so two share the 2 cores well.

@@ -356,6 +356,7 @@ def run_task(
     started = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
     log.info("shopguide %s for %s starting", name, run_date)
+    progress(settings, f"{run_date} {name} ...")
     try:
         result = step.func(settings, run_date, **kwargs)
     except Exception as exc:
@@ -365,6 +366,7 @@ def run_task(
         )
         _record_failed_run(settings, run_date, name, reason)
         log.error("shopguide %s for %s failed: %s", name, run_date, reason)
+        progress(settings, f"{run_date} {name} FAILED after {time.perf_counter() - t0:.1f} s: {reason}")
         if alert:
             notify_failure(settings, run_date, name, reason)
         raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
@@ -372,7 +374,21 @@ def run_task(
     log.info(
         "shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result
     )
+    progress(settings, f"{run_date} {name} done in {time.perf_counter() - t0:.1f} s")
     return result
+
+
+def progress(settings: Settings, line: str) -> None:
+    """Append a task's start/end line to ``$SHOPGUIDE_REPORTS/progress.log`` (issue 18:
+    ``make demo`` follows it while Airflow runs the DAG). Bookkeeping only: never raises."""
+    try:
+        path = settings.reports_dir / "progress.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{stamp} {line}\n")
+    except OSError:
+        pass
 
 
 def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
