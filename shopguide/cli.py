@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     supp.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
 
     rep = sub.add_parser(
-        "report", help="(re)build a run's HTML report (var/reports/runs/D/index.html); print its path"
+        "report",
+        help="(re)build a run's HTML report (var/reports/runs/D/index.html); print its path",
     )
     rep.add_argument("--date", type=_date, help="default: the latest published run")
 
@@ -287,7 +288,8 @@ def cmd_summary(args, settings=None) -> int:
                 f"SELECT count(*) FROM {qualified(PUBLISHED_SCHEMA, table)} WHERE run_date = CAST({wh.param} AS DATE)",
                 [run_date],
             )
-        print(f"  {PUBLISHED_SCHEMA}.{table:<22} {int(rows):>9,} rows")
+        print(f"  {PUBLISHED_SCHEMA}.{table:<26} {int(rows):>9,} rows")
+    _print_run_figures(wh, run_date)
     where = (
         settings.duckdb_path
         if settings.warehouse_kind == "duckdb"
@@ -307,6 +309,66 @@ def cmd_summary(args, settings=None) -> int:
         f"exports:    {settings.home / 'exports'} (shopguide export email --format wide --out FILE)"
     )
     return 0
+
+
+def _print_run_figures(wh, run_date) -> None:
+    """The run's task timings and its own quality figures, as published: what
+    README quotes from `make demo` (the nightly holdout and the forecast backtest)."""
+    import json
+
+    from shopguide.schema import PUBLISHED_SCHEMA
+    from shopguide.warehouse import qualified
+
+    def rows(table: str, sql: str):
+        if not wh.table_exists(PUBLISHED_SCHEMA, table):
+            return []
+        return wh.query_df(sql.format(t=qualified(PUBLISHED_SCHEMA, table), p=wh.param), [run_date])
+
+    runs = rows(
+        "pipeline_runs",
+        "SELECT duration_seconds, task_durations, message FROM {t} "
+        "WHERE run_date = CAST({p} AS DATE) AND status = 'success' ORDER BY finished_at DESC",
+    )
+    if len(runs):
+        run = runs.iloc[0]
+        tasks = json.loads(run["task_durations"] or "{}")
+        print(
+            f"task seconds ({float(run['duration_seconds']):.0f} s from the first task to publish):"
+        )
+        print("  " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in tasks.items()))
+        if run["message"] and run["message"] != "published":
+            print(f"publish: {run['message']}")
+    metrics = rows(
+        "model_metrics",
+        "SELECT model, k, map_at_k, ndcg_at_k FROM {t} WHERE run_date = CAST({p} AS DATE) "
+        "ORDER BY map_at_k DESC",
+    )
+    if len(metrics):
+        k = int(metrics["k"].iloc[0])
+        print(f"nightly holdout, last 7 days (MAP@{k} / nDCG@{k}):")
+        print(
+            "  "
+            + ", ".join(
+                f"{m.model} {m.map_at_k:.4f} / {m.ndcg_at_k:.4f}" for m in metrics.itertuples()
+            )
+        )
+    backtest = rows(
+        "forecast_metrics",
+        "SELECT level, model, wape, mase, bias, interval_coverage FROM {t} "
+        "WHERE run_date = CAST({p} AS DATE) ORDER BY level, wape",
+    )
+    if len(backtest):
+        print("forecast backtest (WAPE / MASE / bias / p10-p90 coverage):")
+        for b in backtest.itertuples():
+            coverage = (
+                "n/a"
+                if b.interval_coverage != b.interval_coverage
+                else f"{b.interval_coverage:.3f}"
+            )
+            print(
+                f"  {b.level:<14} {b.model:<16} {b.wape:.3f} / {b.mase:.3f} / "
+                f"{b.bias:+.3f} / {coverage}"
+            )
 
 
 def cmd_forget(args) -> int:

@@ -92,10 +92,32 @@ def check_published_run(settings) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path):
+def check_summary_prints_the_run(settings, tables: dict[str, pd.DataFrame], capsys) -> None:
+    """`shopguide summary` (what `make demo` ends with, and README quotes) prints the
+    run's task timings and its published holdout and backtest figures."""
+    import argparse
+
+    from shopguide.cli import cmd_summary
+
+    capsys.readouterr()
+    assert cmd_summary(argparse.Namespace(date=RUN_DATE), settings) == 0
+    out = capsys.readouterr().out
+    assert "task seconds" in out and "recommend " in out and "publish " in out
+    metrics = tables["model_metrics"]
+    assert {"hybrid", "popularity"} <= set(metrics["model"])
+    for m in metrics.itertuples():
+        assert f"{m.model} {m.map_at_k:.4f} / {m.ndcg_at_k:.4f}" in out
+    backtest = tables["forecast_metrics"]
+    assert len(backtest)
+    for b in backtest.itertuples():
+        assert f"{b.level:<14} {b.model:<16} {b.wape:.3f} / {b.mase:.3f}" in out
+
+
+def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path, capsys):
     settings = make_settings(tmp_path, source="generated", source_path=str(shop_dir))
     run_pipeline(settings, RUN_DATE)
     first = check_published_run(settings)
+    check_summary_prints_the_run(settings, first, capsys)
 
     # A rerun of the same date replaces its partitions: identical published rows. A BI
     # tool (another process) holds the BI file open all along: the run still publishes.
