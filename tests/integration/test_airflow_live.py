@@ -453,8 +453,8 @@ def test_production_path_live(tmp_path, pg_databases, webhook):
             forecasts = con.execute(
                 "SELECT count(*) FROM published.demand_forecast WHERE run_date = %s", [run_date]
             ).fetchone()[0]
-        # the two failed runs left "failed" rows; this one published
-        assert (run_date, "success") in runs and len(runs) == 3, runs
+        # every failed attempt of the two failed runs left a "failed" row; this one published
+        assert runs.count((run_date, "success")) == 1 and len(runs) >= 3, runs
         assert recs[0] > 0 and recs[1] == recs[2] == run_date, recs
         assert forecasts > 0
 
