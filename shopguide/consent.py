@@ -19,15 +19,22 @@ is a view owned by the pipeline, so the marketing role reads the view and nothin
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from shopguide.privacy import customer_hash
 from shopguide.schema import OPT_IN_FREQUENCIES, OPT_IN_STATUS, RAW_SCHEMA
 from shopguide.settings import Settings
 from shopguide.warehouse import open_warehouse, qualified
+
+
+def customer_hash(customer_id: str) -> str:
+    """The SHA-256 key of a customer id: how suppressions and forgotten customers are
+    matched without keeping the id (``shopguide.privacy`` uses it too)."""
+    return hashlib.sha256(str(customer_id).strip().encode()).hexdigest()
+
 
 CONSENT_SCHEMA = "consent"
 CONSENT_TABLES: dict[str, dict[str, str]] = {
@@ -215,7 +222,5 @@ def campaign_group(customer_id: str, run_date: str, share: float) -> str:
     """The group the dbt model email_campaign_list gives a customer (macro control_bound):
     'control' when the first 4 hex digits of md5('<customer_id>|<YYYY-MM of run_date>')
     fall below share x 65536, so a customer stays in one group for the month's campaign."""
-    import hashlib
-
     digest = hashlib.md5(f"{customer_id}|{run_date[:7]}".encode()).hexdigest()[:4]
     return "control" if digest < f"{int(share * 65536 + 0.5):04x}" else "treatment"

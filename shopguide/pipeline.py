@@ -366,7 +366,9 @@ def run_task(
         )
         _record_failed_run(settings, run_date, name, reason)
         log.error("shopguide %s for %s failed: %s", name, run_date, reason)
-        progress(settings, f"{run_date} {name} FAILED after {time.perf_counter() - t0:.1f} s: {reason}")
+        progress(
+            settings, f"{run_date} {name} FAILED after {time.perf_counter() - t0:.1f} s: {reason}"
+        )
         if alert:
             notify_failure(settings, run_date, name, reason)
         raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc

@@ -16,12 +16,12 @@ rebuilt by every run). The id is only ever passed as a query parameter.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 
 import pandas as pd
 
+from shopguide.consent import customer_hash
 from shopguide.schema import RAW_SCHEMA
 from shopguide.settings import Settings
 from shopguide.warehouse import delete_path, open_warehouse, qident, qualified
@@ -31,10 +31,6 @@ FORGOTTEN_COLUMNS = {"customer_hash": "VARCHAR", "forgotten_at": "TIMESTAMP"}
 # Tables whose rows are facts the shop keeps without the person: anonymized, not deleted.
 ANONYMIZE = {(RAW_SCHEMA, "transactions")}
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
-
-
-def customer_hash(customer_id: str) -> str:
-    return hashlib.sha256(str(customer_id).strip().encode()).hexdigest()
 
 
 def forgotten_hashes(wh) -> set[str]:

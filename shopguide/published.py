@@ -40,6 +40,7 @@ log = logging.getLogger("shopguide.published")
 
 EMAIL_AUDIENCE = "email_audience"
 LATEST_SUFFIX = "_latest"
+SCORED_ON = "scored_on"  # the run that scored a realized-performance row
 # Indexes for what BI and the email tool filter on (beside the primary keys).
 PUBLISHED_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "recommendations": (("run_date", "article_id"),),
@@ -233,17 +234,28 @@ def apply_retention(con, kind: str, run_date: str, keep: int) -> dict[str, int]:
     return deleted
 
 
+def latest_column(table: str) -> str:
+    """The column a ``_latest`` view filters on. Realized-performance tables hold one row
+    per earlier run date R, scored (and rescored) by later runs: their latest rows are
+    those of every R as the latest successful run left them (``scored_on``)."""
+    return "scored_on" if SCORED_ON in PUBLISHED_TABLES[table] else "run_date"
+
+
 def create_views(con, kind: str, schema: str = PUBLISHED_SCHEMA, audience: bool = True) -> None:
-    """``<table>_latest`` for every per-run table, and ``email_audience``."""
+    """``<table>_latest`` for every published table, and ``email_audience``."""
     latest = latest_run_sql(schema)
     for table, columns in PUBLISHED_TABLES.items():
         view = qualified(schema, f"{table}{LATEST_SUFFIX}")
         cols = ", ".join(qident(c) for c in columns)
+        where = (
+            f"{qident(SCORED_ON)} <= {latest}"
+            if latest_column(table) == SCORED_ON
+            else f"run_date = {latest}"
+        )
         _run(con, f"DROP VIEW IF EXISTS {view}")
         _run(
             con,
-            f"CREATE VIEW {view} AS SELECT {cols} FROM {qualified(schema, table)} "
-            f"WHERE run_date = {latest}",
+            f"CREATE VIEW {view} AS SELECT {cols} FROM {qualified(schema, table)} WHERE {where}",
         )
     if not audience:
         return

@@ -104,27 +104,25 @@ def test_realized_performance_recomputed_from_published_lists_and_raw_purchases(
     if pairs["cold"].any():
         expect(pairs[pairs["cold"]], "cold_start")
 
-    # The email list's treatment and control customers, if the list has groups.
+    # The email list's treatment and control customers (campaign_group).
     campaign = wh.query_df("SELECT * FROM published.campaign_performance")
-    columns = wh.columns("published", "email_campaign_list")
-    if "campaign_group" in columns:
-        assert set(campaign["metric"]) == {
-            "conversion_rate",
-            "listed_conversion_rate",
-            "listed_units_per_customer",
-            "revenue_per_customer",
-        }
-        email = wh.query_df(
-            "SELECT DISTINCT customer_id, campaign_group FROM published.email_campaign_list "
-            f"WHERE run_date = DATE '{FIRST}'"
-        )
-        buyers = set(window["customer_id"])
-        for group in ("treatment", "control"):
-            members = email[email["campaign_group"] == group]["customer_id"]
-            row = campaign[campaign["metric"] == "conversion_rate"].iloc[0]
-            assert row[f"{group}_customers"] == len(members)
-            if len(members):
-                assert row[f"{group}_value"] == pytest.approx(members.isin(buyers).mean())
+    assert set(campaign["metric"]) == {
+        "conversion_rate",
+        "listed_conversion_rate",
+        "listed_units_per_customer",
+        "revenue_per_customer",
+    }
+    email = wh.query_df(
+        "SELECT DISTINCT customer_id, campaign_group FROM published.email_campaign_list "
+        f"WHERE run_date = DATE '{FIRST}'"
+    )
+    buyers = set(window["customer_id"])
+    for group in ("treatment", "control"):
+        members = email[email["campaign_group"] == group]["customer_id"]
+        row = campaign[campaign["metric"] == "conversion_rate"].iloc[0]
+        assert row[f"{group}_customers"] == len(members)
+        if len(members):
+            assert row[f"{group}_value"] == pytest.approx(members.isin(buyers).mean())
 
 
 # -- the report in a real browser ------------------------------------------------------------

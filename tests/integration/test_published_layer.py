@@ -20,6 +20,7 @@ from shopguide.consent import refresh_consent, suppress
 from shopguide.dbt_runner import build_models, build_published
 from shopguide.pipeline import publish
 from shopguide.privacy import customer_hash
+from shopguide.published import latest_column
 from shopguide.schema import PUBLISHED_KEYS, PUBLISHED_TABLES
 from shopguide.warehouse import open_warehouse
 from support import make_settings
@@ -165,8 +166,9 @@ def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
         latest = wh.query_df("SELECT * FROM published.recommendations_latest")
         assert {str(d)[:10] for d in latest["run_date"]} == {RUN_DATE} and len(latest) == 8
         for table in PUBLISHED_TABLES:
-            dates = wh.query_df(f"SELECT DISTINCT run_date FROM published.{table}_latest")
-            assert {str(d)[:10] for d in dates["run_date"]} <= {RUN_DATE}, table
+            column = latest_column(table)  # scored_on for the realized-performance tables
+            dates = wh.query_df(f"SELECT DISTINCT {column} FROM published.{table}_latest")
+            assert {str(d)[:10] for d in dates[column]} <= {RUN_DATE}, table
 
         # BI names every recommended article through published relations alone.
         join = (
