@@ -102,7 +102,7 @@ def check_summary_prints_the_run(settings, tables: dict[str, pd.DataFrame], caps
     capsys.readouterr()
     assert cmd_summary(argparse.Namespace(date=RUN_DATE), settings) == 0
     out = capsys.readouterr().out
-    assert "task seconds" in out and "recommend " in out and "publish " in out
+    assert "task seconds" in out and "recommend " in out and "build_models " in out
     metrics = tables["model_metrics"]
     assert {"hybrid", "popularity"} <= set(metrics["model"])
     for m in metrics.itertuples():
