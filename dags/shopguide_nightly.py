@@ -39,6 +39,7 @@ from airflow.sdk import (
 
 from shopguide.notifiers import RunFailedNotifier
 from shopguide.orchestration import (
+    ACCEPT_VOLUME_CHANGE_PARAM,
     ASSET_GROUP,
     RUN_DATE_PARAM,
     SPARK_POOL,
@@ -64,13 +65,17 @@ PUBLISHED_ASSETS = [
 
 def _run_step(name: str) -> dict:
     """Run one pipeline task for the run's date (imports stay out of parse time)."""
-    from shopguide.orchestration import resolve_run_date
+    from shopguide.orchestration import accepts_volume_change, resolve_run_date
     from shopguide.pipeline import run_task
+    from shopguide.settings import load_settings
 
     context = get_current_context()
     run_date = resolve_run_date(context)
+    settings = load_settings()
+    if name == "publish" and accepts_volume_change(context):
+        settings = settings.with_(accept_volume_change=True)  # the gate's override
     # No alert per attempt: the DAG's failure notifier alerts once per failed run.
-    result = run_task(name, run_date, alert=False)
+    result = run_task(name, run_date, settings, alert=False)
     if name == "publish":
         for asset in PUBLISHED_ASSETS:
             context["outlet_events"][asset].extra = {"run_date": run_date}
@@ -108,7 +113,13 @@ def _make_task(name: str):
             format="date",
             description="Day to process (YYYY-MM-DD). Empty: the data interval's day, "
             "else the day before the run was triggered.",
-        )
+        ),
+        ACCEPT_VOLUME_CHANGE_PARAM: Param(
+            False,
+            type="boolean",
+            description="Publish although a table shrank beyond SHOPGUIDE_VOLUME_MAX_DROP "
+            "against the last good run (the quality gate's override).",
+        ),
     },
     # BI and marketing read the tables at 07:00 UTC: a run still going at 06:00 is late.
     # It is stopped (the previous complete run stays published) and the notifier alerts.

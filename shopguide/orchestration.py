@@ -14,6 +14,9 @@ import os
 from datetime import UTC, date, datetime, timedelta
 
 RUN_DATE_PARAM = "run_date"
+# Publish despite a volume drop the quality gate stopped (shopguide/gate.py): the DAG
+# param of `shopguide run --accept-volume-change`.
+ACCEPT_VOLUME_CHANGE_PARAM = "accept_volume_change"
 
 # Every Spark task runs in this pool, so a backfill (or a manual run next to the
 # nightly one) cannot put more Spark applications on the cluster than it has room
@@ -109,6 +112,19 @@ def nightly_cron() -> str | None:
     run of its own when the DAG is unpaused)."""
     value = (os.environ.get("SHOPGUIDE_NIGHTLY_SCHEDULE") or NIGHTLY_CRON).strip()
     return None if value.lower() in ("none", "off", "manual") else value
+
+
+def accepts_volume_change(context) -> bool:
+    """True when the run's ``accept_volume_change`` param (or conf) is set."""
+    context = context or {}
+    params = context.get("params") or {}
+    value = params.get(ACCEPT_VOLUME_CHANGE_PARAM) if hasattr(params, "get") else None
+    if value is None:
+        conf = _field(context.get("dag_run"), "conf") or {}
+        value = conf.get(ACCEPT_VOLUME_CHANGE_PARAM) if isinstance(conf, dict) else None
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
 
 
 def default_args() -> dict:

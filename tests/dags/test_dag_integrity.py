@@ -92,6 +92,7 @@ def test_run_date_param_and_a_manual_trigger_without_one(dagbag):
     dag = dagbag.dags["shopguide_nightly"]
     assert "run_date" in dag.params
     assert dag.params["run_date"] is None  # empty: data interval, else the previous day
+    assert dag.params["accept_volume_change"] is False  # the quality gate's override
 
 
 def test_spark_tasks_share_a_pool_and_publish_emits_the_assets(dagbag):

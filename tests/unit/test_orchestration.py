@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shopguide.orchestration import resolve_run_date
+from shopguide.orchestration import accepts_volume_change, resolve_run_date
 
 
 def _run(**fields):
@@ -31,6 +31,16 @@ def test_the_param_wins_over_everything():
 def test_the_conf_counts_when_params_were_not_merged():
     context = {"params": {}, "dag_run": _run(conf={"run_date": "2024-05-01"})}
     assert resolve_run_date(context) == "2024-05-01"
+
+
+def test_the_volume_override_comes_from_the_param_or_the_conf():
+    assert accepts_volume_change({"params": {"accept_volume_change": True}})
+    assert not accepts_volume_change({"params": {"accept_volume_change": False}})
+    assert not accepts_volume_change({"params": {}})
+    conf_run = SimpleNamespace(conf={"accept_volume_change": "true"})
+    assert accepts_volume_change({"params": {}, "dag_run": conf_run})
+    assert not accepts_volume_change({"params": {}, "dag_run": SimpleNamespace(conf={})})
+    assert not accepts_volume_change(None)
 
 
 def test_a_bad_param_is_a_clear_error():
