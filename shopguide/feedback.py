@@ -161,6 +161,15 @@ def _scored(wh: Warehouse, table: str) -> set[tuple[date, int]]:
 
 
 # -- recommendation performance ----------------------------------------------------------
+# One name per night's baseline lists: the recommend job tops a short list (repurchase,
+# ALS) up with popularity rows labelled "popularity", so the list is the model other
+# than popularity when there is one.
+_BASELINE_LIST_MODEL = (
+    "SELECT run_date, coalesce(max(CASE WHEN model <> 'popularity' THEN model END), "
+    "'popularity') AS list_model FROM {base} GROUP BY run_date"
+)
+
+
 def _published_models(wh: Warehouse, days: list[date]) -> dict[date, str]:
     """The model that made each run's published lists: the baseline the quality gate
     fell back to (its rows' reasons end in " [baseline: <model>]"), else the recommender
@@ -168,8 +177,12 @@ def _published_models(wh: Warehouse, days: list[date]) -> dict[date, str]:
     if not days:
         return {}
     marks, params = _date_list(wh, days)
+    # A gated night's rows are marked with the model that made each one; the popularity
+    # top-up rows name popularity, the list is the other model when there is one.
     fallback = wh.query_df(
-        f"SELECT run_date, min(reason) AS reason FROM {qualified(PUBLISHED_SCHEMA, 'recommendations')} "
+        "SELECT run_date, coalesce(max(CASE WHEN reason NOT LIKE '%[baseline: popularity]' "
+        "THEN reason END), min(reason)) AS reason "
+        f"FROM {qualified(PUBLISHED_SCHEMA, 'recommendations')} "
         f"WHERE run_date IN ({marks}) AND reason LIKE '%[baseline: %]' GROUP BY run_date",
         params,
     )
@@ -214,7 +227,8 @@ def recommendation_performance(wh: Warehouse, run_date: date, days: list[date]) 
         base = qualified(OUTPUTS_SCHEMA, BASELINE_TABLE)
         lists.append(
             f"SELECT b.run_date, b.customer_id, b.article_id, 'baseline' AS family, "
-            f"'baseline:' || b.model AS list_name, 0 AS is_published FROM {base} AS b "
+            f"'baseline:' || m.list_model AS list_name, 0 AS is_published FROM {base} AS b "
+            f"JOIN ({_BASELINE_LIST_MODEL.format(base=base)}) AS m ON m.run_date = b.run_date "
             f"WHERE b.run_date IN ({marks}) AND EXISTS (SELECT 1 FROM {recs} AS r "
             "WHERE r.run_date = b.run_date AND r.customer_id = b.customer_id)"
         )
@@ -448,11 +462,14 @@ def ensure_outputs(wh: Warehouse) -> None:
         wh.ensure_table(con, OUTPUTS_SCHEMA, CAMPAIGN_TABLE, CAMPAIGN_PERFORMANCE_COLUMNS)
 
 
-def publish_statements(wh: Warehouse) -> list[tuple[str, list]]:
-    """Statements for the publish transaction: the scored run dates' published rows are
-    replaced by the candidates (which hold this run's scoring only). The generic swap
-    keyed on the run's own date moves none of these rows: their run_date is earlier."""
+def publish_statements(wh: Warehouse, run_date: str) -> list[tuple[str, list]]:
+    """Statements for the publish transaction of ``run_date`` (D): each (R, window) this
+    run scored replaces the published rows of an earlier or equal scoring; a scoring by
+    a later run stays (a backfill of an older D never overwrites newer figures). These
+    tables are left out of the generic swap keyed on D: their run_date is R, so that
+    swap would delete D's own realized performance on a rerun of D."""
     out: list[tuple[str, list]] = []
+    d = f"CAST({wh.param} AS DATE)"
     for table, columns in (
         (RECOMMENDATION_TABLE, RECOMMENDATION_PERFORMANCE_COLUMNS),
         (CAMPAIGN_TABLE, CAMPAIGN_PERFORMANCE_COLUMNS),
@@ -460,6 +477,21 @@ def publish_statements(wh: Warehouse) -> list[tuple[str, list]]:
         target = qualified(PUBLISHED_SCHEMA, table)
         source = qualified(CANDIDATE_SCHEMA, table)
         cols = ", ".join(qident(c) for c in columns)
-        out.append((f"DELETE FROM {target} WHERE run_date IN (SELECT run_date FROM {source})", []))
-        out.append((f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source}", []))
+        scored = f"SELECT run_date, window_days FROM {source} WHERE scored_on = {d}"
+        out.append(
+            (
+                f"DELETE FROM {target} WHERE scored_on <= {d} AND EXISTS (SELECT 1 FROM "
+                f"({scored}) AS s WHERE s.run_date = {target}.run_date "
+                f"AND s.window_days = {target}.window_days)",
+                [run_date, run_date],
+            )
+        )
+        out.append(
+            (
+                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} AS c "
+                f"WHERE c.scored_on = {d} AND NOT EXISTS (SELECT 1 FROM {target} AS t "
+                "WHERE t.run_date = c.run_date AND t.window_days = c.window_days)",
+                [run_date],
+            )
+        )
     return out

@@ -61,6 +61,11 @@ def quality_gate(
     Raises :class:`GateError` when a volume check stops publication."""
     wh = open_warehouse(settings)
     fallback = model_gate(settings, wh, run_date)
+    # The volume checks first: a run they stop keeps its own lists untouched (and no
+    # fallback alert goes out for a run that is not published). The baseline's lists
+    # are for the same customers, so the hybrid's candidates measure the volumes.
+    volumes = current_volumes(wh, run_date)
+    check_volumes(settings, wh, run_date, volumes)
     if fallback is not None:
         replace_with_baseline(wh, run_date, fallback["model"])
         if rebuild is not None:
@@ -69,8 +74,7 @@ def quality_gate(
 
         send_alert(settings.alert_webhook, run_date, GATE_TASK, fallback["message"])
         log.warning("%s for %s: %s", GATE_TASK, run_date, fallback["message"])
-    volumes = current_volumes(wh, run_date)
-    check_volumes(settings, wh, run_date, volumes)
+        volumes = current_volumes(wh, run_date)  # what is published
     _record_volumes(wh, run_date, volumes)
     message = "published" if fallback is None else f"published; {fallback['message']}"
     return {"message": message, "fallback": fallback, "volumes": volumes}
@@ -103,7 +107,8 @@ def model_gate(settings: Settings, wh, run_date: str) -> dict | None:
             f"tolerance {settings.gate_map_tolerance:g}) but the run has no "
             f"outputs.{BASELINE_TABLE} to publish instead: rerun the recommend task"
         )
-    model = "+".join(sorted(available))
+    # The lists are one model's, topped up with popularity where it has too few.
+    model = next((m for m in sorted(available) if m != "popularity"), "popularity")
     return {
         "model": model,
         "hybrid_map": hybrid,

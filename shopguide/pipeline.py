@@ -209,11 +209,11 @@ def score_feedback(settings: Settings, run_date: str) -> dict:
     return score(settings, run_date)
 
 
-def feedback_statements(wh) -> list:
+def feedback_statements(wh, run_date: str) -> list:
     """The publish transaction's statements replacing the rescored run dates' rows."""
     from shopguide.feedback import publish_statements
 
-    return publish_statements(wh)
+    return publish_statements(wh, run_date)
 
 
 def report(settings: Settings, run_date: str) -> dict:
@@ -261,7 +261,9 @@ def publish(settings: Settings, run_date: str) -> dict:
             gate["message"],
         )
     ]
-    extra += feedback_statements(wh)  # issue 18: rescored earlier run dates, same transaction
+    extra += feedback_statements(
+        wh, run_date
+    )  # issue 18: rescored earlier run dates, same transaction
     published, layer = _publish_layer(settings, wh, run_date, extra)
     return {"published": published, **layer}
 
@@ -293,10 +295,15 @@ def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[
     def finish(con) -> None:
         layer.update(finish_publish(settings, wh, con, run_date))
 
-    published = wh.publish(
-        run_date, PUBLISHED_TABLES, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra, finish
-    )
-    layer.update(write_bi_copy(settings))
+    # The realized-performance tables are keyed on the scored run date, not this one:
+    # the feedback statements in ``extra`` write them, the per-run swap must not.
+    per_run = {t: c for t, c in PUBLISHED_TABLES.items() if "scored_on" not in c}
+    published = wh.publish(run_date, per_run, CANDIDATE_SCHEMA, PUBLISHED_SCHEMA, extra, finish)
+    try:  # after the commit: a failed copy must not fail a published run
+        layer.update(write_bi_copy(settings))
+    except Exception as exc:
+        log.warning("the BI file for %s was not written: %s", run_date, _one_line(exc))
+        layer["bi_file_error"] = _one_line(exc)
     layer.update(_dbt_docs(settings, run_date))
     return published, layer
 

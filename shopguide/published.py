@@ -252,16 +252,34 @@ def create_views(con, kind: str, schema: str = PUBLISHED_SCHEMA, audience: bool 
             if latest_column(table) == SCORED_ON
             else f"run_date = {latest}"
         )
-        _run(con, f"DROP VIEW IF EXISTS {view}")
-        _run(
-            con,
-            f"CREATE VIEW {view} AS SELECT {cols} FROM {qualified(schema, table)} WHERE {where}",
+        _replace_view(
+            con, kind, view, f"SELECT {cols} FROM {qualified(schema, table)} WHERE {where}"
         )
     if not audience:
         return
     view = qualified(schema, EMAIL_AUDIENCE)
-    _run(con, f"DROP VIEW IF EXISTS {view}")
-    _run(con, f"CREATE VIEW {view} AS {audience_sql(kind, latest, schema)}")
+    # PostgreSQL: a security barrier, so a marketer's own WHERE clause (a function that
+    # errors or leaks) is never evaluated before the consent and latest-run filters.
+    barrier = " WITH (security_barrier)" if kind == "postgres" else ""
+    _replace_view(con, kind, view, audience_sql(kind, latest, schema), barrier)
+
+
+def _replace_view(con, kind: str, view: str, body: str, options: str = "") -> None:
+    """CREATE OR REPLACE, so a BI user's own view on top of ours does not stop a publish;
+    on PostgreSQL, where that fails when the columns changed (an upgrade), the view is
+    dropped and created instead (inside a savepoint: the transaction goes on)."""
+    create = f"VIEW {view}{options} AS {body}"
+    if kind != "postgres":
+        _run(con, f"CREATE OR REPLACE {create}")
+        return
+    _run(con, "SAVEPOINT shopguide_view")
+    try:
+        _run(con, f"CREATE OR REPLACE {create}")
+    except Exception:
+        _run(con, "ROLLBACK TO SAVEPOINT shopguide_view")
+        _run(con, f"DROP VIEW IF EXISTS {view}")
+        _run(con, f"CREATE {create}")
+    _run(con, "RELEASE SAVEPOINT shopguide_view")
 
 
 def audience_sql(kind: str, run_date_sql: str, schema: str = PUBLISHED_SCHEMA) -> str:
@@ -332,7 +350,9 @@ def write_bi_copy(settings: Settings) -> dict:
     BI tools open the copy (read-only), never the pipeline's file, so they never hold
     the writer's lock; a reader that has the old copy open keeps reading it until it
     reconnects. Tables keep their primary keys and comments; the ``_latest`` views are
-    recreated; ``email_audience`` is copied as a table (its rows at publication).
+    recreated. ``email_audience`` is not copied: a copy would keep a customer who opted
+    out or was suppressed after the publish until the next one; the email list comes
+    from the warehouse's live view (``shopguide export email``).
     """
     import duckdb
 
@@ -364,22 +384,16 @@ def write_bi_copy(settings: Settings) -> dict:
             counts[table] = con.execute(
                 f"SELECT count(*) FROM bi.{qualified(PUBLISHED_SCHEMA, table)}"
             ).fetchone()[0]
-        con.execute(
-            f"CREATE TABLE bi.{qualified(PUBLISHED_SCHEMA, EMAIL_AUDIENCE)} AS "
-            f"SELECT * FROM {qualified(PUBLISHED_SCHEMA, EMAIL_AUDIENCE)}"
-        )
         con.execute("DETACH bi")
     finally:
         con.close()
     con = duckdb.connect(str(tmp))
     try:
         create_views(con, "duckdb", audience=False)
+        audience = qualified(PUBLISHED_SCHEMA, EMAIL_AUDIENCE)
         for sql in comment_statements(settings):
-            if f"{qualified(PUBLISHED_SCHEMA, EMAIL_AUDIENCE)}" in sql and sql.startswith(
-                "COMMENT ON VIEW"
-            ):
-                sql = sql.replace("COMMENT ON VIEW", "COMMENT ON TABLE", 1)
-            con.execute(sql)
+            if f"{audience} " not in sql and f"{audience}." not in sql:
+                con.execute(sql)
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -166,17 +166,34 @@ def _log_to_file(settings: Settings) -> None:
         del os.environ["PYSPARK_SUBMIT_ARGS"]
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the launching process dies (even SIGKILL)."""
+def _prctl():
+    """libc's prctl, looked up in the parent: the child between fork and exec of a
+    multi-threaded process must not import or dlopen anything."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except Exception:
-        pass
+        return None
 
 
-def _stop_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
+def _die_with_parent_hook():
+    prctl = _prctl()
+
+    def hook() -> None:
+        """In the child before exec: SIGTERM when the launching process dies (even SIGKILL)."""
+        if prctl is not None:
+            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return hook
+
+
+# Airflow's task supervisor SIGKILLs a task 5 s after its SIGTERM: the launcher's own
+# SIGKILL of the Spark process group must come before that.
+STOP_GRACE_SECONDS = 3.0
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
     """SIGTERM the spark-submit process group (driver JVM, Python driver), then SIGKILL."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         try:
@@ -204,9 +221,11 @@ def _submit_streaming(command: list[str], env: dict, job: str) -> tuple[int, lis
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        encoding="utf-8",
+        errors="replace",  # one odd byte in a driver log line must not fail the task
         bufsize=1,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=_die_with_parent_hook(),
     )
     log.info("spark-submit %s started (pid %s, process group %s)", job, proc.pid, proc.pid)
     previous = None

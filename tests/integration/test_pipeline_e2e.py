@@ -150,6 +150,12 @@ def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path, capsys):
             == len(second["recommendations"])
             == before
         )
+        # No snapshot of the consent view: it would outlive an opt-out or a suppression.
+        relations = bi.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published'"
+        ).fetchall()
+        assert "email_audience" not in {name for (name,) in relations}
+        assert "recommendations_latest" in {name for (name,) in relations}
 
     # The email tool's send file, wide: one row per recipient, no control-group customer;
     # the control group in its own file; together the list of customers opted in now.

@@ -102,6 +102,9 @@ def test_recommendation_performance_by_hand(tmp_path):
     _put(wh, RAW_SCHEMA, "transactions", tx, TRANSACTION_COLUMNS)
     baseline = recs.assign(model="popularity")
     baseline.loc[baseline["customer_id"] == "c2", "article_id"] = ["a3", "a4"]
+    # The night's best baseline is repurchase: c1's own rows; the others are its
+    # popularity top-up. One list, named after repurchase.
+    baseline.loc[baseline["customer_id"] == "c1", "model"] = "repurchase"
     baseline = pd.concat([baseline, _recs([("c9", 1, "a1", "x")]).assign(model="popularity")])
     columns = {**PUBLISHED_TABLES["recommendations"], "model": "VARCHAR"}
     _put(wh, OUTPUTS_SCHEMA, "baseline_recommendations", baseline, columns)
@@ -133,8 +136,9 @@ def test_recommendation_performance_by_hand(tmp_path):
     check(14, "model:unknown", 3, 6, 2, 2, 4, 37.5)
     # The baseline for the same customers (c9 has no published list): c1 as published,
     # c2 gets a3 (bought on day 9) and a4, c3 as published.
-    check(7, "baseline:popularity", 3, 6, 1, 1, 3, 30.0)
-    check(14, "baseline:popularity", 3, 6, 2, 2, 4, 37.5)
+    check(7, "baseline:repurchase", 3, 6, 1, 1, 3, 30.0)
+    check(14, "baseline:repurchase", 3, 6, 2, 2, 4, 37.5)
+    assert not any(s.startswith("baseline:popularity") for _, s in rows.index)
     assert len(rows) == 2 * 8  # all, model, 4 reason families, cold_start, baseline
 
     # Before the 14-day window closes only the 7-day rows exist.
@@ -175,13 +179,16 @@ def test_publish_statements_replace_the_rescored_dates(tmp_path):
             }
         )
 
-    d1, d2, d3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 20)
-    _put(wh, PUBLISHED_SCHEMA, "recommendation_performance", rows([d1, d2], 1, d3), columns)
+    d1, d2, d3, d4 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 20), date(2024, 1, 22)
+    published_rows = pd.concat([rows([d1, d2], 1, d3), rows([d3], 5, d4)])
+    _put(wh, PUBLISHED_SCHEMA, "recommendation_performance", published_rows, columns)
+    # A backfill of 2024-01-21 scores d2 (published: scored on d3, earlier) and d3
+    # (published: scored on d4, later: that newer scoring stays).
     _put(
         wh,
         CANDIDATE_SCHEMA,
         "recommendation_performance",
-        rows([d2], 2, date(2024, 1, 21)),
+        rows([d2, d3], 2, date(2024, 1, 21)),
         columns,
     )
     _put(
@@ -195,11 +202,11 @@ def test_publish_statements_replace_the_rescored_dates(tmp_path):
         wh.ensure_table(
             con, PUBLISHED_SCHEMA, "campaign_performance", PUBLISHED_TABLES["campaign_performance"]
         )
-        for sql, params in publish_statements(wh):
+        for sql, params in publish_statements(wh, "2024-01-21"):
             wh._exec(con, sql, params)
     out = wh.query_df("SELECT run_date, hits FROM published.recommendation_performance ORDER BY 1")
-    assert [pd.Timestamp(v).date() for v in out["run_date"]] == [d1, d2]
-    assert list(out["hits"]) == [1, 2]  # d1 kept, d2 replaced by the rescoring
+    assert [pd.Timestamp(v).date() for v in out["run_date"]] == [d1, d2, d3]
+    assert list(out["hits"]) == [1, 2, 5]  # d1 kept, d2 rescored, d3's newer scoring kept
 
 
 def test_uplift_interval_by_hand():
