@@ -32,15 +32,16 @@ EMAIL_LIST = Asset(
 )
 
 
-def _event_run_date(context) -> str | None:
-    """The newest run date among the Asset events that triggered this run."""
-    dates = []
+def _event_run_dates(context) -> list[str]:
+    """Every run date among the Asset events that triggered this run, oldest first (a
+    backfill's publish and the nightly one may arrive as one queued trigger)."""
+    dates = set()
     for events in (context.get("triggering_asset_events") or {}).values():
         for event in events:
             value = (getattr(event, "extra", None) or {}).get(RUN_DATE_PARAM)
             if value:
-                dates.append(str(value))
-    return max(dates) if dates else None
+                dates.add(str(value))
+    return sorted(dates)
 
 
 @dag(
@@ -65,25 +66,35 @@ def _event_run_date(context) -> str | None:
 def shopguide_email_export():
     @task
     def export_email() -> dict:
-        from shopguide.export import export_email_list
+        from shopguide.export import control_path, export_email_list
         from shopguide.orchestration import email_export_path
         from shopguide.settings import load_settings
 
         context = get_current_context()
         params = context.get("params") or {}
-        run_date = params.get(RUN_DATE_PARAM) or _event_run_date(context)
+        given = params.get(RUN_DATE_PARAM)
+        run_dates = [given] if given else _event_run_dates(context)
         settings = load_settings()
-        if run_date is None:
-            # The latest published run: let the export pick it, then name the file.
+        done = []
+        if not run_dates:
+            # The latest published run: let the export pick it, then name the files.
             tmp = email_export_path(settings.home, "latest")
             rows, run_date = export_email_list(settings, None, tmp)
             out = email_export_path(settings.home, run_date)
             os.replace(tmp, out)
-        else:
+            control = control_path(settings, tmp, "latest")
+            if os.path.exists(control):
+                os.replace(control, control_path(settings, out, run_date))
+            done.append({"run_date": run_date, "rows": rows, "path": out})
+        for run_date in run_dates:
             out = email_export_path(settings.home, run_date)
             rows, run_date = export_email_list(settings, run_date, out)
-        print(f"shopguide email export: {rows} rows for {run_date} -> {out}")
-        return {"run_date": run_date, "rows": rows, "path": out}
+            done.append({"run_date": run_date, "rows": rows, "path": out})
+        for item in done:
+            print(
+                f"shopguide email export: {item['rows']} rows for {item['run_date']} -> {item['path']}"
+            )
+        return {"exports": done}
 
     export_email()
 

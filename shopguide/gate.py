@@ -207,11 +207,13 @@ def previous_volumes(wh, run_date: str) -> tuple[str, dict[str, int]] | None:
 
 def check_volumes(settings: Settings, wh, run_date: str, volumes: dict[str, int]) -> None:
     """Stop publication when a measure shrank by ``volume_max_drop`` or more."""
+    share = settings.volume_max_drop
+    if share <= 0:  # SHOPGUIDE_VOLUME_MAX_DROP=0 switches the volume checks off
+        return
     previous = previous_volumes(wh, run_date)
     if previous is None:
         return
     day, before = previous
-    share = settings.volume_max_drop
     drops = [
         f"{name}: {volumes[name]:,} rows against {before[name]:,} on {day}"
         for name in volumes

@@ -95,11 +95,15 @@ def published_docs(settings: Settings) -> dict[str, tuple[str, dict[str, str]]]:
     docs = dict(_dbt_docs(str(settings.dbt_project_dir)))
     for table in PUBLISHED_TABLES:
         described, columns = docs.get(table, ("", {}))
-        docs[f"{table}{LATEST_SUFFIX}"] = (
-            f"The rows of published.{table} of the latest successful run "
-            f"(max run_date of pipeline_runs with status 'success'). {described}".strip(),
-            columns,
+        latest = (
+            f"Every run date's rows of published.{table} as the latest successful run "
+            "left them (scored_on up to the max run_date of pipeline_runs with status "
+            "'success')."
+            if latest_column(table) == SCORED_ON
+            else f"The rows of published.{table} of the latest successful run "
+            "(max run_date of pipeline_runs with status 'success')."
         )
+        docs[f"{table}{LATEST_SUFFIX}"] = (f"{latest} {described}".strip(), columns)
     audience, _ = docs.get(EMAIL_AUDIENCE, ("", {}))
     docs[EMAIL_AUDIENCE] = (audience, docs.get("email_campaign_list", ("", {}))[1])
     return docs

@@ -129,3 +129,26 @@ def test_one_alert_per_failed_run_none_per_attempt(dagbag):
         assert not task.on_failure_callback and not task.on_retry_callback, task.task_id
     source = (REPO / "dags" / "shopguide_nightly.py").read_text()
     assert "alert=False" in source
+
+
+def test_the_email_export_takes_every_triggering_run_date():
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    path = Path(__file__).resolve().parents[2] / "dags" / "shopguide_email_export.py"
+    spec = importlib.util.spec_from_file_location("shopguide_email_export_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    events = {
+        "email_campaign_list": [
+            SimpleNamespace(extra={"run_date": "2024-06-02"}),
+            SimpleNamespace(extra={"run_date": "2024-06-01"}),  # a backfill's, queued
+        ],
+        "other": [SimpleNamespace(extra={"run_date": "2024-06-02"}), SimpleNamespace(extra=None)],
+    }
+    assert module._event_run_dates({"triggering_asset_events": events}) == [
+        "2024-06-01",
+        "2024-06-02",
+    ]
+    assert module._event_run_dates({}) == []
