@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, dag, get_current_context, task
 
 from shopguide.orchestration import (
     ASSET_GROUP,
@@ -23,6 +23,7 @@ from shopguide.orchestration import (
     default_args,
     published_asset_name,
     published_asset_uri,
+    run_date_param,
 )
 
 EMAIL_LIST = Asset(
@@ -51,12 +52,9 @@ def _event_run_dates(context) -> list[str]:
     catchup=False,
     max_active_runs=1,
     params={
-        RUN_DATE_PARAM: Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Published run to export (YYYY-MM-DD). Empty: the triggering "
-            "Asset event's run, else the latest published run.",
+        RUN_DATE_PARAM: run_date_param(
+            "Published run to export (YYYY-MM-DD). Empty: the triggering "
+            "Asset event's run, else the latest published run."
         )
     },
     default_args=default_args(),

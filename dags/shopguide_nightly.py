@@ -31,10 +31,10 @@ from airflow.sdk import (
     Asset,
     CronTriggerTimetable,
     Param,
+    TaskGroup,
     dag,
     get_current_context,
     task,
-    task_group,
 )
 
 from shopguide.notifiers import RunFailedNotifier
@@ -43,14 +43,13 @@ from shopguide.orchestration import (
     ASSET_GROUP,
     RUN_DATE_PARAM,
     SPARK_POOL,
-    SPARK_TASKS,
     default_args,
     nightly_cron,
     published_asset_name,
     published_asset_uri,
+    run_date_param,
 )
 from shopguide.schema import PUBLISHED_TABLES
-from shopguide.steps import PARALLEL_TASKS, TASK_GROUPS
 
 DEFAULT_ARGS = default_args()
 NIGHTLY = nightly_cron()  # SHOPGUIDE_NIGHTLY_SCHEDULE, default "0 2 * * *"
@@ -82,14 +81,10 @@ def _run_step(name: str) -> dict:
     return result
 
 
-def _make_task(name: str):
-    options: dict = {"task_id": name}
-    if name in SPARK_TASKS:
-        options["pool"] = SPARK_POOL
-    if name == "publish":
-        options["outlets"] = PUBLISHED_ASSETS
+def _step(name: str, **options):
+    """The Airflow task of one pipeline task; its task id is the pipeline task's name."""
 
-    @task(**options)
+    @task(task_id=name, **options)
     def step() -> dict:
         return _run_step(name)
 
@@ -107,12 +102,9 @@ def _make_task(name: str):
     catchup=False,
     max_active_runs=1,
     params={
-        RUN_DATE_PARAM: Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Day to process (YYYY-MM-DD). Empty: the data interval's day, "
-            "else the day before the run was triggered.",
+        RUN_DATE_PARAM: run_date_param(
+            "Day to process (YYYY-MM-DD). Empty: the data interval's day, "
+            "else the day before the run was triggered."
         ),
         ACCEPT_VOLUME_CHANGE_PARAM: Param(
             False,
@@ -132,23 +124,35 @@ def _make_task(name: str):
     doc_md=__doc__,
 )
 def shopguide_nightly():
-    previous = None
-    for group_name, names in TASK_GROUPS:
+    # The same tasks and order as shopguide.steps.TASK_GROUPS (`shopguide run` runs
+    # them one after another); tests/dags/test_dag_integrity.py keeps the two equal.
+    with TaskGroup("ingest") as ingest:
+        _step("ingest")
 
-        @task_group(group_id=group_name)
-        def group(names=names):
-            anchor = None  # the last sequential task; parallel ones fan out from it
-            for name in names:
-                op = _make_task(name)
-                if anchor is not None:
-                    anchor >> op
-                if name not in PARALLEL_TASKS:
-                    anchor = op
+    with TaskGroup("validate_raw") as validate_raw:
+        _step("validate_raw")
 
-        current = group()
-        if previous is not None:
-            previous >> current
-        previous = current
+    with TaskGroup("dbt_build") as dbt_build:
+        _step("build_models")
+
+    with TaskGroup("spark") as spark:
+        # Both Spark jobs read the same exported inputs, so they run side by side.
+        export_inputs = _step("export_inputs")
+        export_inputs >> [
+            _step("recommend", pool=SPARK_POOL),
+            _step("forecast", pool=SPARK_POOL),
+        ]
+
+    with TaskGroup("load_outputs") as load_outputs:
+        _step("load_outputs") >> _step("score_feedback") >> _step("build_candidates")
+
+    with TaskGroup("validate_outputs") as validate_outputs:
+        _step("validate_outputs")
+
+    with TaskGroup("publish") as publish:
+        _step("publish", outlets=PUBLISHED_ASSETS) >> _step("report")
+
+    ingest >> validate_raw >> dbt_build >> spark >> load_outputs >> validate_outputs >> publish
 
 
 shopguide_nightly()

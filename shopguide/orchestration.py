@@ -3,7 +3,8 @@
 The DAG files import this at parse time; the scheduler's dag-processor parses often,
 so nothing here may pull in pandas, Spark, dbt or GX.
 
-- :func:`resolve_run_date`: the day a run processes, from its Airflow context.
+- :func:`resolve_run_date`: the day a run processes, from its Airflow context, and
+  :func:`run_date_param`, the DAG param that sets it.
 - The Spark pool and the Assets the publish task emits.
 - Retry policy read from the environment (a live test shortens the retry delay).
 """
@@ -38,6 +39,15 @@ def published_asset_uri(table: str) -> str:
 
 def published_asset_name(table: str) -> str:
     return f"shopguide.published.{table}"
+
+
+def run_date_param(description: str):
+    """The ``run_date`` DAG param: an optional YYYY-MM-DD day (empty: the DAG's default
+    day, which its description names). Airflow is imported here, not at module level,
+    so the module stays importable without it."""
+    from airflow.sdk import Param
+
+    return Param(None, type=["null", "string"], format="date", description=description)
 
 
 def _field(obj, name: str):

@@ -1,11 +1,14 @@
-"""The nightly run's task layout: names, task groups and order. Import-light on purpose:
-the DAG file reads it at parse time, so it must not pull in pandas, Spark or dbt."""
+"""The nightly run's task layout: names, task groups and order. `shopguide run` follows
+it; dags/shopguide_nightly.py writes the same graph out, and
+tests/dags/test_dag_integrity.py keeps the two equal. Standard library only, so
+importing it never pulls in pandas, Spark or dbt."""
 
 from __future__ import annotations
 
-# (task group, tasks in it). Tasks in one tuple after the first run in parallel in
-# the DAG (the Spark jobs read the same exported inputs); `shopguide run` runs them
-# one after another in this order.
+# (task group, tasks in it). In a group each task follows the one before it, except
+# PARALLEL_TASKS: the DAG runs them side by side after the group's last other task (the
+# Spark jobs read the same exported inputs). `shopguide run` runs every task one after
+# another in this order.
 TASK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ingest", ("ingest",)),
     ("validate_raw", ("validate_raw",)),

@@ -59,6 +59,55 @@ def test_task_groups_run_in_the_documented_order(dagbag):
     assert upstream["publish.publish"] == {"validate_outputs.validate_outputs"}
 
 
+def _graph_from_steps() -> dict[str, set[str]]:
+    """The nightly graph shopguide.steps describes, as task id -> upstream task ids: the
+    groups run in order; in a group each task follows the last non-parallel one before
+    it; a group's first tasks follow the previous group's last ones."""
+    from shopguide.steps import PARALLEL_TASKS, TASK_GROUPS
+
+    upstream: dict[str, set[str]] = {}
+    previous_leaves: set[str] = set()
+    for group, names in TASK_GROUPS:
+        ids = [f"{group}.{name}" for name in names]
+        inner: dict[str, set[str]] = {}
+        anchor = None
+        for name, task_id in zip(names, ids, strict=True):
+            inner[task_id] = {anchor} if anchor else set()
+            if name not in PARALLEL_TASKS:
+                anchor = task_id
+        has_downstream = set().union(*inner.values())
+        for task_id in ids:
+            upstream[task_id] = inner[task_id] or set(previous_leaves)
+        previous_leaves = {task_id for task_id in ids if task_id not in has_downstream}
+    return upstream
+
+
+def test_the_dag_file_and_steps_describe_the_same_graph(dagbag):
+    """The DAG file writes its graph out; `shopguide run` follows shopguide.steps. The two
+    must not drift: same task ids, groups in the same order, same edges, and the Spark
+    pool on exactly the Spark tasks."""
+    from shopguide.orchestration import SPARK_POOL, SPARK_TASKS
+    from shopguide.steps import TASK_GROUPS
+
+    dag = dagbag.dags["shopguide_nightly"]
+    expected = _graph_from_steps()
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert set(tasks) == set(expected)
+    assert list(dag.task_group.children) == [group for group, _ in TASK_GROUPS]
+    for group, names in TASK_GROUPS:
+        assert list(dag.task_group.children[group].children) == [
+            f"{group}.{name}" for name in names
+        ]
+    assert {task_id: set(t.upstream_task_ids) for task_id, t in tasks.items()} == expected
+    downstream = {task_id: set() for task_id in expected}
+    for task_id, ups in expected.items():
+        for up in ups:
+            downstream[up].add(task_id)
+    assert {task_id: set(t.downstream_task_ids) for task_id, t in tasks.items()} == downstream
+    in_pool = {task_id.split(".", 1)[1] for task_id, t in tasks.items() if t.pool == SPARK_POOL}
+    assert in_pool == SPARK_TASKS
+
+
 @pytest.mark.parametrize("dag_file", ["shopguide_nightly.py", "shopguide_email_export.py"])
 def test_dag_file_does_no_heavy_work_at_import(dag_file):
     """Parsing the DAG must not import pandas, Spark, dbt or GX (the scheduler parses often)."""
