@@ -70,11 +70,11 @@ def refresh_email_consent(wh, con, run_date: str) -> int:
     """Replace consent.email_consent with every customer's current opt-in (raw.customers)."""
     ensure_consent_tables(wh, con)
     target = qualified(CONSENT_SCHEMA, "email_consent")
-    wh._exec(con, f"DELETE FROM {target}")
+    wh.execute_in(con, f"DELETE FROM {target}")
     if not wh.table_exists(RAW_SCHEMA, "customers"):
         return 0
     freqs = ", ".join(f"'{f}'" for f in OPT_IN_FREQUENCIES)
-    wh._exec(
+    wh.execute_in(
         con,
         f"INSERT INTO {target} (customer_id, fashion_news_frequency, is_opted_in, updated_on) "
         "SELECT customer_id, fashion_news_frequency, "
@@ -135,7 +135,7 @@ def add_suppressions(wh, con, rows: pd.DataFrame) -> int:
     )
     new = rows[~rows["customer_hash"].isin(known)]
     if not new.empty:
-        wh._bulk_insert(con, CONSENT_SCHEMA, "suppressions", new)
+        wh.insert_frame(con, CONSENT_SCHEMA, "suppressions", new)
     return len(new)
 
 

@@ -472,12 +472,12 @@ def _record_task(settings, run_date, task, status, started, seconds, result) -> 
     )
     with wh.transaction() as con:
         wh.ensure_table(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, TASK_RUNS_COLUMNS)
-        wh._exec(
+        wh.execute_in(
             con,
             f"DELETE FROM {qualified(OUTPUTS_SCHEMA, TASK_RUNS_TABLE)} WHERE run_date = CAST({wh.param} AS DATE) AND {qident('task')} = {wh.param}",
             [run_date, task],
         )
-        wh._bulk_insert(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, row)
+        wh.insert_frame(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, row)
 
 
 def _task_runs(wh, run_date: str) -> list[dict]:
@@ -524,7 +524,7 @@ def _record_failed_run(settings: Settings, run_date: str, task: str, reason: str
         )
         with wh.transaction() as con:
             wh.ensure_table(con, PUBLISHED_SCHEMA, "pipeline_runs", PIPELINE_RUNS_COLUMNS)
-            wh._exec(con, sql, params)
+            wh.execute_in(con, sql, params)
     except Exception as exc:  # the original failure matters more than its bookkeeping
         log.warning("could not record the failed run in pipeline_runs: %s", exc)
 

@@ -90,8 +90,8 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
         wh.ensure_table(con, RAW_SCHEMA, FORGOTTEN_TABLE, FORGOTTEN_COLUMNS)
         digest = customer_hash(customer_id)
         forgotten = qualified(RAW_SCHEMA, FORGOTTEN_TABLE)
-        wh._exec(con, f"DELETE FROM {forgotten} WHERE customer_hash = {wh.param}", [digest])
-        wh._exec(
+        wh.execute_in(con, f"DELETE FROM {forgotten} WHERE customer_hash = {wh.param}", [digest])
+        wh.execute_in(
             con,
             f"INSERT INTO {forgotten} VALUES ({wh.param}, {wh.param})",
             [digest, datetime.now(UTC).replace(tzinfo=None)],
@@ -103,13 +103,13 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
                 con, f"SELECT count(*) FROM {target} WHERE {where}", [customer_id]
             )
             if (schema, table) in ANONYMIZE:
-                wh._exec(
+                wh.execute_in(
                     con,
                     f"UPDATE {target} SET {qident('customer_id')} = NULL WHERE {where}",
                     [customer_id],
                 )
             else:
-                wh._exec(con, f"DELETE FROM {target} WHERE {where}", [customer_id])
+                wh.execute_in(con, f"DELETE FROM {target} WHERE {where}", [customer_id])
         if wh.table_exists(RAW_SCHEMA, "quarantine"):
             quarantine = qualified(RAW_SCHEMA, "quarantine")
             # The quarantined row as JSON (sort_keys, default separators): match the field.
@@ -118,7 +118,7 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
             counts[f"{RAW_SCHEMA}.quarantine"] = _count(
                 con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle]
             )
-            wh._exec(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
+            wh.execute_in(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
     counts["lake run partitions"] = _clear_lake(settings.lake)
     counts["BI file rewritten"] = _rewrite_bi_file(settings)
     return {k: v for k, v in counts.items() if v}

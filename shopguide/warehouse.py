@@ -61,10 +61,13 @@ class Warehouse:
 
     # -- simple statements ------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement in a transaction of its own."""
         with self.transaction() as con:
-            self._exec(con, sql, params)
+            self.execute_in(con, sql, params)
 
-    def _exec(self, con, sql: str, params: Sequence[Any] | None = None) -> None:
+    def execute_in(self, con, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement on ``con``, inside the caller's transaction (see
+        :meth:`transaction`). ``params`` fill the engine's placeholders (:attr:`param`)."""
         con.execute(sql, params or ())
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -91,9 +94,9 @@ class Warehouse:
 
     def ensure_table(self, con, schema: str, table: str, columns: dict[str, str]) -> None:
         """Create the schema and table when missing (columns: name -> SQL type)."""
-        self._exec(con, f"CREATE SCHEMA IF NOT EXISTS {qident(schema)}")
+        self.execute_in(con, f"CREATE SCHEMA IF NOT EXISTS {qident(schema)}")
         cols = ", ".join(f"{qident(c)} {t}" for c, t in columns.items())
-        self._exec(con, f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} ({cols})")
+        self.execute_in(con, f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} ({cols})")
 
     # -- bulk paths -------------------------------------------------------------
     def replace_rows(
@@ -121,12 +124,20 @@ class Warehouse:
         for start in range(0, len(keys), 5000):
             chunk = keys[start : start + 5000]
             marks = ", ".join([self.param] * len(chunk))
-            self._exec(con, f"DELETE FROM {target} WHERE {qident(key_column)} IN ({marks})", chunk)
+            self.execute_in(
+                con, f"DELETE FROM {target} WHERE {qident(key_column)} IN ({marks})", chunk
+            )
         frame = df.reindex(columns=list(columns))
         self._bulk_insert(con, schema, table, frame)
         return len(frame)
 
+    def insert_frame(self, con, schema: str, table: str, df: pd.DataFrame) -> None:
+        """Append ``df``'s rows to the existing table ``schema.table`` on ``con``, inside the
+        caller's transaction; the frame's columns name the table's columns."""
+        self._bulk_insert(con, schema, table, df)
+
     def _bulk_insert(self, con, schema: str, table: str, df: pd.DataFrame) -> None:
+        """The engine's bulk path behind :meth:`insert_frame`."""
         raise NotImplementedError
 
     def export_parquet(self, sql: str, path: str, params: Sequence[Any] | None = None) -> int:
@@ -157,12 +168,12 @@ class Warehouse:
                 self.ensure_table(con, published_schema, table, columns)
                 target = qualified(published_schema, table)
                 cols = ", ".join(qident(c) for c in columns)
-                self._exec(
+                self.execute_in(
                     con,
                     f"DELETE FROM {target} WHERE run_date = CAST({self.param} AS DATE)",
                     [run_date],
                 )
-                self._exec(
+                self.execute_in(
                     con,
                     f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {qualified(candidate_schema, table)} "
                     f"WHERE run_date = CAST({self.param} AS DATE)",
@@ -171,7 +182,7 @@ class Warehouse:
                 counts[table] = self._rowcount_for(con, target, run_date)
                 failpoint("publish")
             for sql, params in extra:
-                self._exec(con, sql, params)
+                self.execute_in(con, sql, params)
             if finish is not None:
                 finish(con)
         return counts

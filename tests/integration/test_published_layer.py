@@ -43,13 +43,13 @@ def _seed_older_runs(wh) -> None:
     with wh.transaction() as con:
         for day in [*OLDER, RUN_DAY + dt.timedelta(days=1)]:
             status = "failed" if day > RUN_DAY else "success"
-            wh._exec(
+            wh.execute_in(
                 con,
                 "INSERT INTO published.pipeline_runs (run_date, status, source, message) "
                 f"VALUES (CAST({wh.param} AS DATE), {wh.param}, 'generated', 'seeded')",
                 [day, status],
             )
-            wh._exec(
+            wh.execute_in(
                 con,
                 'INSERT INTO published.recommendations (run_date, customer_id, "rank", article_id, score, reason) '
                 f"VALUES (CAST({wh.param} AS DATE), 'c1', 1, {wh.param}, 0.5, 'seeded')",

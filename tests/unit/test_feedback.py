@@ -35,7 +35,7 @@ R = date(2024, 1, 1)
 def _put(wh, schema, table, frame, columns):
     with wh.transaction() as con:
         wh.ensure_table(con, schema, table, columns)
-        wh._bulk_insert(con, schema, table, frame.reindex(columns=list(columns)))
+        wh.insert_frame(con, schema, table, frame.reindex(columns=list(columns)))
 
 
 def _tx(rows):
@@ -203,7 +203,7 @@ def test_publish_statements_replace_the_rescored_dates(tmp_path):
             con, PUBLISHED_SCHEMA, "campaign_performance", PUBLISHED_TABLES["campaign_performance"]
         )
         for sql, params in publish_statements(wh, "2024-01-21"):
-            wh._exec(con, sql, params)
+            wh.execute_in(con, sql, params)
     out = wh.query_df("SELECT run_date, hits FROM published.recommendation_performance ORDER BY 1")
     assert [pd.Timestamp(v).date() for v in out["run_date"]] == [d1, d2, d3]
     assert list(out["hits"]) == [1, 2, 5]  # d1 kept, d2 rescored, d3's newer scoring kept

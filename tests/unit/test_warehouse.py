@@ -50,6 +50,22 @@ def test_failed_load_leaves_previous_rows(any_settings):
     assert wh.scalar("SELECT count(*) FROM raw.t") == 2
 
 
+def test_execute_in_and_insert_frame_join_the_callers_transaction(any_settings):
+    """The public statement and bulk paths other modules use run inside the caller's
+    transaction: committed together, or rolled back together."""
+    wh = open_warehouse(any_settings)
+    with wh.transaction() as con:
+        wh.ensure_table(con, "raw", "t", COLUMNS)
+        wh.insert_frame(con, "raw", "t", frame("2024-01-01", 1, 2, 3))
+        wh.execute_in(con, f"DELETE FROM raw.t WHERE value = {wh.param}", [2.0])
+    assert sorted(wh.query_df("SELECT value FROM raw.t")["value"]) == [1.0, 3.0]
+    with pytest.raises(RuntimeError), wh.transaction() as con:
+        wh.insert_frame(con, "raw", "t", frame("2024-01-02", 7))
+        wh.execute_in(con, "DELETE FROM raw.t WHERE value = 1")
+        raise RuntimeError("the caller fails")
+    assert sorted(wh.query_df("SELECT value FROM raw.t")["value"]) == [1.0, 3.0]
+
+
 def test_spark_inputs_are_exported_sorted_by_every_column(any_settings, tmp_path):
     from shopguide.pipeline import ordered_select
 
