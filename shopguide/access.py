@@ -14,8 +14,6 @@ file is private to whoever may read it, and BI reads a copy or the published sch
 
 from __future__ import annotations
 
-import os
-
 from psycopg import errors, sql
 
 from shopguide.schema import CANDIDATE_SCHEMA, OUTPUTS_SCHEMA, PUBLISHED_SCHEMA, RAW_SCHEMA
@@ -34,8 +32,8 @@ PRIVATE_SCHEMAS = (
 MARKETING_VIEW = "email_audience"
 
 
-def role_names(prefix: str | None = None) -> dict[str, str]:
-    prefix = prefix or os.environ.get("SHOPGUIDE_ROLE_PREFIX", "shopguide")
+def role_names(prefix: str) -> dict[str, str]:
+    """The project's roles by kind, named ``<prefix>_<kind>`` (``Settings.role_prefix``)."""
     return {kind: f"{prefix}_{kind}" for kind in ("pipeline", "bi", "marketing")}
 
 
@@ -43,7 +41,7 @@ def ensure_roles(settings: Settings, prefix: str | None = None) -> dict[str, str
     """Create the roles if missing and (re)apply the grants; idempotent."""
     if settings.warehouse_kind != "postgres":
         return {}
-    roles = role_names(prefix)
+    roles = role_names(prefix or settings.role_prefix)
     ident = {k: sql.Identifier(v) for k, v in roles.items()}
     published = sql.Identifier(PUBLISHED_SCHEMA)
     wh = open_warehouse(settings)
@@ -110,7 +108,7 @@ def _grant_marketing(cur, roles: dict[str, str]) -> None:
         )
 
 
-def grant_published(con, prefix: str | None = None) -> dict[str, str]:
+def grant_published(con, prefix: str) -> dict[str, str]:
     """Inside the publish transaction: grants on the tables and views it (re)created.
 
     The roles exist already (``ensure_roles`` runs before the transaction); views that
@@ -139,7 +137,7 @@ def grant_published(con, prefix: str | None = None) -> dict[str, str]:
 
 def drop_roles(settings: Settings, prefix: str | None = None) -> None:
     """Remove the roles' grants in this database and the roles themselves (tests, teardown)."""
-    roles = role_names(prefix)
+    roles = role_names(prefix or settings.role_prefix)
     wh = open_warehouse(settings)
     with wh.transaction() as con, con.cursor() as cur:
         for name in roles.values():

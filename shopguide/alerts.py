@@ -2,16 +2,17 @@
 
 The webhook gets a JSON body ``{"pipeline", "run_date", "task", "reason"}`` (Slack,
 Teams, PagerDuty and e-mail gateways accept such a POST through their incoming-webhook
-integrations). Without a webhook the reason goes to the log only. Standard library
-only: the DAG's failure callback imports this.
+integrations). Without a webhook the reason goes to the log only. Standard library and
+shopguide.settings only: the DAG's failure callback imports this.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
+
+from shopguide.settings import read_alert_webhook
 
 log = logging.getLogger("shopguide.alerts")
 PIPELINE = "shopguide_nightly"
@@ -55,7 +56,7 @@ def run_failed(context: dict) -> None:
         what = f"{task}: {detail}" if detail else reason
         message = f"the nightly run failed ({what}); the published tables still hold the previous complete run"
     log.error("%s for %s: %s", PIPELINE, run_date, message)
-    send_alert(os.environ.get("SHOPGUIDE_ALERT_WEBHOOK", ""), run_date, task or "dag_run", message)
+    send_alert(read_alert_webhook(), run_date, task or "dag_run", message)
 
 
 def _run_date(context) -> str:

@@ -337,7 +337,7 @@ def finish_publish(settings: Settings, wh, con, run_date: str) -> dict:
     if wh.kind == "postgres":
         from shopguide.access import grant_published
 
-        roles = grant_published(con)
+        roles = grant_published(con, settings.role_prefix)
     return {"retention_deleted": deleted, "roles": sorted(roles.values())}
 
 

@@ -31,6 +31,13 @@ def _env_number(name: str, default, kind):
         raise ValueError(f"environment variable {name}={raw!r} is not {what}") from exc
 
 
+def read_alert_webhook() -> str:
+    """``SHOPGUIDE_ALERT_WEBHOOK`` alone ("" = log only). The DAG's failure callback reads
+    just this field, so the alert still goes out when another setting is invalid and
+    :func:`load_settings` raises."""
+    return _env("SHOPGUIDE_ALERT_WEBHOOK", "")
+
+
 def _env_int(name: str, default: int) -> int:
     return _env_number(name, default, int)
 
@@ -70,6 +77,7 @@ class Settings:
     gate_map_tolerance: float = 0.0  # hybrid may trail the best baseline's MAP@K by this much
     volume_max_drop: float = 0.5  # a drop of this share vs the last good run stops publish
     accept_volume_change: bool = False  # publish despite such a drop (--accept-volume-change)
+    role_prefix: str = "shopguide"  # PostgreSQL roles <prefix>_pipeline, _bi, _marketing
     dbt_project_dir: Path = field(default=REPO_ROOT / "dbt")
     expectations_dir: Path = field(default=REPO_ROOT / "expectations")
     spark_jobs_dir: Path = field(default=REPO_ROOT / "spark_jobs")
@@ -120,7 +128,7 @@ def load_settings(**overrides) -> Settings:
         forecast_horizon=_env_int("SHOPGUIDE_FORECAST_HORIZON", 28),
         quarantine_max_rate=_env_float("SHOPGUIDE_QUARANTINE_MAX_RATE", 0.05),
         shop_opened=_env("SHOPGUIDE_SHOP_OPENED", "1995-01-01"),
-        alert_webhook=_env("SHOPGUIDE_ALERT_WEBHOOK", ""),
+        alert_webhook=read_alert_webhook(),
         evaluate_recommendations=_env("SHOPGUIDE_EVALUATE_RECOMMENDATIONS", "1")
         not in ("0", "false", "no"),
         forecast_backtest_origins=_env_int("SHOPGUIDE_FORECAST_BACKTEST_ORIGINS", 3),
@@ -135,6 +143,7 @@ def load_settings(**overrides) -> Settings:
         volume_max_drop=_env_float("SHOPGUIDE_VOLUME_MAX_DROP", 0.5),
         accept_volume_change=_env("SHOPGUIDE_ACCEPT_VOLUME_CHANGE", "0").lower()
         in ("1", "true", "yes"),
+        role_prefix=_env("SHOPGUIDE_ROLE_PREFIX", "shopguide"),
     )
     if not 0 <= settings.email_control_share < 1:
         raise ValueError(

@@ -131,7 +131,7 @@ def role_prefix(monkeypatch):
 
 
 def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
-    settings = any_settings.with_(retention_runs=3)
+    settings = any_settings.with_(retention_runs=3, role_prefix=role_prefix)
     wh = open_warehouse(settings)
     _build(settings)
     from shopguide.pipeline import ensure_published_tables

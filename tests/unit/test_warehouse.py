@@ -168,6 +168,27 @@ def test_settings_pick_postgres(monkeypatch):
     assert env["SHOPGUIDE_PG_PORT"] == "5433" and env["SHOPGUIDE_PG_DATABASE"] == "db"
 
 
+def test_settings_name_the_role_prefix_and_the_alert_webhook(monkeypatch, tmp_path):
+    """access.py and alerts.py take these from the settings, not from the environment."""
+    from shopguide.access import ensure_roles, role_names
+    from shopguide.settings import read_alert_webhook
+
+    monkeypatch.delenv("SHOPGUIDE_ROLE_PREFIX", raising=False)
+    monkeypatch.delenv("SHOPGUIDE_ALERT_WEBHOOK", raising=False)
+    assert load_settings().role_prefix == "shopguide"
+    assert read_alert_webhook() == load_settings().alert_webhook == ""
+    monkeypatch.setenv("SHOPGUIDE_ROLE_PREFIX", "acme")
+    monkeypatch.setenv("SHOPGUIDE_ALERT_WEBHOOK", "http://hooks.invalid/alert")
+    settings = load_settings()
+    assert role_names(settings.role_prefix) == {
+        "pipeline": "acme_pipeline",
+        "bi": "acme_bi",
+        "marketing": "acme_marketing",
+    }
+    assert read_alert_webhook() == settings.alert_webhook == "http://hooks.invalid/alert"
+    assert ensure_roles(make_settings(tmp_path)) == {}  # DuckDB has no roles
+
+
 def test_delete_path_removes_files_and_directories(tmp_path):
     from shopguide.warehouse import delete_path, write_parquet
 
