@@ -182,8 +182,8 @@ def cmd_run(args) -> int:
 
 
 def _run_tasks(settings, run_date: str, names: list[str], prefix: str = "") -> None:
-    """Run the tasks in order, printing each as it starts and ends with its duration
-    (issue 18: progress instead of minutes of silence)."""
+    """Run the tasks in order, printing each as it starts and ends with its duration, so
+    a long run shows its progress."""
     import time
 
     from shopguide.pipeline import run_task

@@ -219,7 +219,7 @@ def build_published(
 
     # The email list reads consent.* (suppressions, earlier listings): empty on a new warehouse.
     ensure_consent_tables(open_warehouse(settings))
-    # The realized-performance models read outputs.* of the score_feedback task (issue 18).
+    # The realized-performance models read outputs.* of the score_feedback task.
     from shopguide.feedback import ensure_outputs
 
     ensure_outputs(open_warehouse(settings))

@@ -33,7 +33,8 @@ METRIC_KEYS = (
     "ndcg_at_k",
     "catalog_coverage",
 )
-# Also computed; returned with ``details`` (the issue's JSON has the keys above).
+# Also computed; returned only under ``details``, so the default result keeps the keys
+# above.
 DETAIL_KEYS = ("novelty", "diversity", "map")
 
 # Settings per source. Only MovieLens has searched values (ALS and EASE's L2, on a
@@ -88,7 +89,8 @@ def _eval_settings(tmp: Path):
 
 
 def evaluate_recs(args: argparse.Namespace) -> dict:
-    """Evaluate the recommender and its baselines on a source with the issue-3 protocol.
+    """Evaluate the recommender and its baselines on a source: fit on the training part of
+    a split, score each model's top-k lists against the customers' purchases in the test part.
 
     ``args``: source, path, k, split ('time' or 'random-per-user'), train_end, test_days
     (time split), test_fraction, seed (random split), exclude_seen; optional ``config``

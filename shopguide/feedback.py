@@ -83,7 +83,7 @@ PROPORTIONS = {"conversion_rate", "listed_conversion_rate"}
 
 RECOMMENDATION_TABLE = "recommendation_performance"
 CAMPAIGN_TABLE = "campaign_performance"
-BASELINE_TABLE = "baseline_recommendations"  # private, written by load_outputs (issue 16)
+BASELINE_TABLE = "baseline_recommendations"  # private, written by load_outputs
 
 
 def reason_family(reason: str | None) -> str:

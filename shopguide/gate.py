@@ -1,4 +1,4 @@
-"""The quality gate before publish (issue 16): is this run good enough to replace the last?
+"""The quality gate before publish: is this run good enough to replace the last?
 
 Called at the start of :func:`shopguide.pipeline.publish`, on the candidate tables the
 run built:

@@ -65,7 +65,7 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     from shopguide.ingest import ingest as load_raw
 
     result = load_raw(settings, run_date, data)
-    # Issue 17: suppressions file(s) and everyone's opt-in now, for published.email_audience.
+    # Suppressions file(s) and everyone's opt-in now, for published.email_audience.
     result["consent"] = refresh_consent(settings, run_date)
     return result
 
@@ -203,7 +203,7 @@ def build_candidates(settings: Settings, run_date: str) -> dict:
 
 
 def score_feedback(settings: Settings, run_date: str) -> dict:
-    """Score earlier runs' lists and email campaigns whose windows closed (issue 18)."""
+    """Score earlier runs' lists and email campaigns whose windows closed."""
     from shopguide.feedback import score_feedback as score
 
     return score(settings, run_date)
@@ -217,7 +217,7 @@ def feedback_statements(wh, run_date: str) -> list:
 
 
 def report(settings: Settings, run_date: str) -> dict:
-    """Write the run's HTML report (issue 18); never fails the published run."""
+    """Write the run's HTML report; never fails the published run."""
     from shopguide.report import report_task
 
     return report_task(settings, run_date)
@@ -231,7 +231,7 @@ def validate_outputs(settings: Settings, run_date: str) -> dict:
 
 def publish(settings: Settings, run_date: str) -> dict:
     """Swap every published table to this run in one transaction, with its pipeline_runs row."""
-    gate = quality_gate(settings, run_date)  # issue 16: baseline fallback, volume checks
+    gate = quality_gate(settings, run_date)  # baseline fallback, volume checks
     ensure_published_tables(settings)
     wh = open_warehouse(settings)
     task_runs = _task_runs(wh, run_date)
@@ -261,15 +261,14 @@ def publish(settings: Settings, run_date: str) -> dict:
             gate["message"],
         )
     ]
-    extra += feedback_statements(
-        wh, run_date
-    )  # issue 18: rescored earlier run dates, same transaction
+    # The rescored earlier run dates, in the same transaction.
+    extra += feedback_statements(wh, run_date)
     published, layer = _publish_layer(settings, wh, run_date, extra)
     return {"published": published, **layer}
 
 
 def quality_gate(settings: Settings, run_date: str) -> dict:
-    """Issue 16 (shopguide/gate.py): publish the best baseline's lists when the hybrid
+    """The quality gate (shopguide/gate.py): publish the best baseline's lists when the hybrid
     lost the holdout (the candidates are rebuilt and revalidated from them), and stop
     when a table shrank too much against the last good run."""
     from shopguide.gate import quality_gate as check
@@ -282,7 +281,7 @@ def quality_gate(settings: Settings, run_date: str) -> dict:
 
 
 def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[dict, dict]:
-    """Issue 17: the roles exist before the transaction; retention, keys, views, comments
+    """The roles exist before the transaction; retention, keys, views, comments
     and grants happen inside it (shopguide/published.py); the BI file is written after."""
     from shopguide.access import ensure_roles
     from shopguide.consent import record_listings_sql
@@ -355,7 +354,7 @@ def run_task(
 
     ``alert``: post a failure to the webhook here (``shopguide run``: the run stops at the
     first failure, so once). The DAG passes False: a task attempt that fails may be
-    retried, so its run alerts once, from the DAG's failure notifier (issue 19).
+    retried, so its run alerts once, from the DAG's failure notifier.
     """
     settings = settings or load_settings()
     date.fromisoformat(run_date)  # a clear error for a malformed date, before any work
@@ -388,8 +387,8 @@ def run_task(
 
 
 def progress(settings: Settings, line: str) -> None:
-    """Append a task's start/end line to ``$SHOPGUIDE_REPORTS/progress.log`` (issue 18:
-    ``make demo`` follows it while Airflow runs the DAG). Bookkeeping only: never raises."""
+    """Append a task's start/end line to ``$SHOPGUIDE_REPORTS/progress.log`` (``make
+    demo`` follows it while Airflow runs the DAG). Bookkeeping only: never raises."""
     try:
         path = settings.reports_dir / "progress.log"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -537,4 +536,4 @@ def ensure_published_tables(settings: Settings) -> None:
             wh.ensure_table(con, PUBLISHED_SCHEMA, table, columns)
         from shopguide.published import add_missing_columns
 
-        add_missing_columns(wh, con)  # issue 17: columns added to a contract since
+        add_missing_columns(wh, con)  # columns added to a contract since

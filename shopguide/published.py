@@ -1,4 +1,4 @@
-"""The published layer around the per-run tables (issue 17), for both engines.
+"""The published layer around the per-run tables, for both engines.
 
 Inside the publish transaction (:func:`finish_publish`, called by ``Warehouse.publish``):
 

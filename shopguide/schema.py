@@ -125,12 +125,12 @@ PUBLISHED_TABLES: dict[str, dict[str, str]] = {
         "colour_group_name": "VARCHAR",
         "price": "DOUBLE PRECISION",
         "reason": "VARCHAR",
-        # 'treatment' (sent) | 'control' (held out, not sent: the uplift baseline), issue 17.
+        # 'treatment' (sent) | 'control' (held out, not sent: the uplift baseline).
         "campaign_group": "VARCHAR",
     },
 }
 
-# Published beside the recommendations and forecasts (issues 3 and 4): what is similar,
+# Published beside the recommendations and forecasts: what is similar,
 # what completes the look, and how well the models did on the run's holdout/backtest.
 PUBLISHED_TABLES.update(
     {
@@ -176,7 +176,7 @@ PUBLISHED_TABLES.update(
 
 # Natural key of every published table, run_date first: primary keys (PostgreSQL) or
 # unique indexes (DuckDB) in ``published``, and the rows a rerun of a date replaces.
-# Helpers adding a published table add its key here too (issue 17).
+# Helpers adding a published table add its key here too.
 PUBLISHED_KEYS: dict[str, tuple[str, ...]] = {
     "recommendations": ("run_date", "customer_id", "rank"),
     "demand_forecast": ("run_date", "article_id", "forecast_date"),
@@ -187,11 +187,11 @@ PUBLISHED_KEYS: dict[str, tuple[str, ...]] = {
     "forecast_metrics": ("run_date", "level", "model", "horizon"),
 }
 
-# Email campaign groups (issue 17): a deterministic share of eligible customers, hashed
+# Email campaign groups: a deterministic share of eligible customers, hashed
 # on customer and campaign period, is held out as the control group.
 CAMPAIGN_GROUPS = ("treatment", "control")
 
-# BI dimensions (issue 17): per-run snapshots beside the results, so BI names articles,
+# BI dimensions: per-run snapshots beside the results, so BI names articles,
 # charts forecasts against actual sales and slices by customer bands through
 # ``published`` alone. No raw personal data (no age, no postal code).
 PUBLISHED_TABLES.update(
@@ -278,7 +278,7 @@ SPARK_OUTPUTS = (
     "forecast_metrics",
 )
 
-# -- issue 18: did it work? Realized performance of earlier runs (shopguide/feedback.py) --
+# -- did it work? Realized performance of earlier runs (shopguide/feedback.py) --
 # Their ``run_date`` is the scored run's date R (earlier than the run that scores it,
 # ``scored_on``): each night rescores the run dates whose follow-up window closed, and
 # publish replaces those run dates' rows (feedback.publish_statements).
@@ -314,7 +314,7 @@ PUBLISHED_TABLES["campaign_performance"] = CAMPAIGN_PERFORMANCE_COLUMNS
 PUBLISHED_KEYS["recommendation_performance"] = ("run_date", "window_days", "slice")
 PUBLISHED_KEYS["campaign_performance"] = ("run_date", "window_days", "metric")
 
-# -- issue 16: Spark outputs loaded into ``outputs.*`` for the run but never published --
+# -- Spark outputs loaded into ``outputs.*`` for the run but never published --
 # baseline_recommendations: the best baseline's lists (the recommendations' columns +
 # the model's name); the quality gate publishes them when the hybrid loses the holdout.
 PRIVATE_SPARK_OUTPUTS: dict[str, dict[str, str]] = {

@@ -67,13 +67,13 @@ class Settings:
     evaluate_recommendations: bool  # hold out the last days and publish model_metrics
     forecast_backtest_origins: int  # rolling-origin backtest origins (0 = none)
     recommender: str = "hybrid"  # hybrid (the shopping guide) or baseline (repurchase + popularity)
-    # -- issue 17: published layer and email marketing
+    # -- published layer and email marketing
     email_control_share: float = 0.10  # share of eligible customers held out as control
     retention_runs: int = 90  # published per-run tables keep the last N run dates
     product_url_template: str = "https://shop.example.com/product/{article_id}"
-    # -- issue 19: Spark event logs, where a history server reads them ("" = <home>/spark-events)
+    # -- Spark event logs, where a history server reads them ("" = <home>/spark-events)
     spark_event_log_dir: str = ""
-    # -- issue 16: the quality gate before publish (shopguide/gate.py)
+    # -- the quality gate before publish (shopguide/gate.py)
     gate_map_tolerance: float = 0.0  # hybrid may trail the best baseline's MAP@K by this much
     volume_max_drop: float = 0.5  # a drop of this share vs the last good run stops publish
     accept_volume_change: bool = False  # publish despite such a drop (--accept-volume-change)

@@ -110,7 +110,7 @@ def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
     from spark_jobs.common import get_spark
 
     if SparkContext._gateway is None:
-        _log_to_file(settings)  # issue 18: Spark's warnings go to a file, not the terminal
+        _log_to_file(settings)  # Spark's warnings go to a file, not the terminal
     confs = {} if SparkContext._active_spark_context is not None else _spark_confs(settings)
     if confs:
         # A new session reads spark.* JVM system properties as its defaults; they are

@@ -143,9 +143,9 @@ def level_estimates(
     out[6] = np.minimum(recent, cap).mean()
     window = y[-STATS_WINDOW:]
     if len(window) >= 14 and np.count_nonzero(window) >= 2:
-        # IMAPA and ADIDA were tried too: zero weight on the Online Retail backtests, and
-        # their optimised smoothing cost 60% of the per-series time, so the cheap
-        # fixed-parameter intermittent-demand models stand in.
+        # Not IMAPA or ADIDA: they get no weight on the Online Retail backtests and their
+        # optimised smoothing dominates the per-series time, so the cheap fixed-parameter
+        # intermittent-demand models stand in.
         from statsforecast.models import TSB, CrostonClassic, CrostonSBA
 
         out[7] = _stats_level(CrostonClassic(), window)

@@ -498,9 +498,8 @@ def fit_ensemble(
 
     Each row contributes its weekly actuals against level x the week's weekday factors.
     The weights sum to 1: they choose how the estimators split the total over articles,
-    and ``anchor_ratio`` sets the total. Weights that also had to hit the fit windows'
-    total learnt the growth of those weeks and carried it on (Online Retail, origin
-    2011-05-13: weights summing to 1.15, weekly bias +40%).
+    and ``anchor_ratio`` sets the total: weights that also had to hit the fit windows'
+    total would learn the growth of those weeks and carry it on into the forecast.
     """
     X = _estimates(fit_rows)
     Y = _actuals(fit_rows, config.horizon)
@@ -787,9 +786,9 @@ def _group_totals(history: DataFrame, articles: DataFrame) -> pd.DataFrame:
     columns level, key, sale_date, units.
 
     One Spark aggregation, units per day, type and department (at most days x type-department
-    pairs rows), is collected; the three levels are summed from it on the driver. Summing
-    them in Spark cost three more shuffles and a union (the totals job took 1.8-2.4 s of
-    a 6 s run at 1,000 articles; now 0.8-1.1 s). Sales of articles missing from the catalogue count for the shop only.
+    pairs rows), is collected; the three levels are summed from it on the driver: summing
+    them in Spark would cost three more shuffles and a union. Sales of articles missing
+    from the catalogue count for the shop only.
     """
     attrs = sellable_articles(
         articles.withColumn("is_sellable", F.lit(True))
@@ -986,7 +985,7 @@ def seasonal_naive_forecast(
     horizon: int = 28,
     history_days: int = HISTORY_DAYS,
 ) -> DataFrame:
-    """The phase-1 baseline (seasonal naive, 7 days, empirical interval) per sellable article.
+    """The seasonal-naive baseline (7 days, empirical interval) per sellable article.
 
     Kept as the fallback model (``--model seasonal_naive``) and as a reference in tests.
     """
