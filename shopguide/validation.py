@@ -530,7 +530,6 @@ def _definition_name(check: Check, engine: str) -> str:
 def _sync(context, settings: Settings) -> None:
     """Write data source, suites, validation definitions and checkpoints from the code."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     # Reuse what is already there when it matches the code: add_or_update would mint new
     # ids, and the versioned JSON would change on every run without any real change.
@@ -560,12 +559,12 @@ def _sync(context, settings: Settings) -> None:
                 definition = context.validation_definitions.add_or_update(
                     gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
                 )
+            # No Data Docs action per checkpoint: each would rebuild the site's index over
+            # every stored validation; _validate builds the docs once for all its checks.
             checkpoint = gx.Checkpoint(
                 name=name,
                 validation_definitions=[definition],
-                actions=[
-                    UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])
-                ],
+                actions=[],
                 result_format=_result_format(check),
             )
             existing = _existing(context.checkpoints, name)
@@ -705,6 +704,7 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
     parameters = _parameters(settings, day)
     results: dict[str, Any] = {}
     problems: list[str] = []
+    documented: list = []  # the validation results and suites of this call, for Data Docs
     for check in checks:
         if not warehouse.table_exists(check.schema, check.table):
             problems.append(
@@ -720,6 +720,7 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
             continue
         outcome = _run_checkpoint(context, settings, warehouse, check, day, parameters)
         summary = _summarise(check, outcome)
+        documented += _docs_resources(outcome)
         log.info(
             "%s on %s: %s, %d rows, %d expectations, %d failed",
             check.suite,
@@ -731,6 +732,8 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
         )
         results[check.suite] = summary
         problems.extend(summary["failed"])
+    if documented:
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=documented)
     results["data_docs"] = _data_docs_index(settings)
     if problems:
         raise ValidationError(
@@ -761,6 +764,19 @@ def _run_checkpoint(
     frame = _read_rows(warehouse, check, day)
     checkpoint = context.checkpoints.get(_definition_name(check, FRAME))
     return checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+
+
+def _docs_resources(outcome) -> list:
+    """The identifiers Data Docs renders for one checkpoint result: each validation result
+    and its suite (what GX's UpdateDataDocsAction passes)."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    resources: list = []
+    for identifier, result in outcome.run_results.items():
+        resources += [identifier, ExpectationSuiteIdentifier(name=result.suite_name)]
+    return resources
 
 
 def _read_rows(warehouse, check: Check, day: date) -> pd.DataFrame:
