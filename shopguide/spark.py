@@ -55,12 +55,55 @@ def _spark_confs(settings: Settings) -> dict[str, str]:
     return confs
 
 
+# Up to this much input (the run's lake inputs, bytes) a job is many short Spark jobs on
+# small data: the JVM's optimizing compiler (C2) spends more CPU compiling than its code
+# saves, so "auto" keeps the JVM on the quick compiler (C1). Larger inputs keep C2.
+SMALL_INPUT_BYTES = 256 * 1024**2
+SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
+def _argument(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def input_bytes(args: list[str]) -> int | None:
+    """Bytes of the run's lake inputs (``--lake``, ``--run-date`` of a job's arguments);
+    None when the lake is not a local path or holds no inputs for the run."""
+    from spark_jobs.common import run_dir
+
+    lake, run_date = _argument(args, "--lake"), _argument(args, "--run-date")
+    if not lake or not run_date or ("://" in lake and not lake.startswith("file://")):
+        return None
+    inputs = Path(run_dir(lake.removeprefix("file://"), run_date)) / "inputs"
+    if not inputs.is_dir():
+        return None
+    return sum(f.stat().st_size for f in inputs.rglob("*") if f.is_file())
+
+
+def java_options(settings: Settings, args: list[str]) -> str:
+    """The Spark driver's and executors' JVM options for a job: SHOPGUIDE_SPARK_JAVA_OPTIONS,
+    or with "auto" (the default) the quick JIT compiler alone for small inputs."""
+    if settings.spark_java_options.lower() != "auto":
+        return settings.spark_java_options
+    size = input_bytes(args)
+    return SMALL_INPUT_JAVA_OPTIONS if size is not None and size <= SMALL_INPUT_BYTES else ""
+
+
 def spark_submit_command(
     settings: Settings, job: str, args: list[str], py_files: Path
 ) -> list[str]:
     pyspark_home = Path(importlib.import_module("pyspark").__file__).parent
     submit = os.environ.get("SPARK_SUBMIT") or str(pyspark_home / "bin" / "spark-submit")
     confs = [item for k, v in _spark_confs(settings).items() for item in ("--conf", f"{k}={v}")]
+    options = java_options(settings, args)
+    if options:
+        confs += ["--driver-java-options", options]
+        confs += ["--conf", f"spark.executor.extraJavaOptions={options}"]
     return [
         submit,
         "--master", settings.spark_master,
@@ -110,7 +153,8 @@ def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
     from spark_jobs.common import get_spark
 
     if SparkContext._gateway is None:
-        _log_to_file(settings)  # Spark's warnings go to a file, not the terminal
+        # Spark's warnings go to a file, not the terminal; the JVM starts here.
+        _log_to_file(settings, java_options(settings, args))
     confs = {} if SparkContext._active_spark_context is not None else _spark_confs(settings)
     if confs:
         # A new session reads spark.* JVM system properties as its defaults; they are
@@ -132,7 +176,7 @@ def spark_log_path(settings: Settings) -> Path:
     return Path(settings.reports_dir) / "spark" / "spark.log"
 
 
-def _log_to_file(settings: Settings) -> None:
+def _log_to_file(settings: Settings, extra_java_options: str = "") -> None:
     """Before the in-process JVM starts: its log4j2 log (WARN and up: "No Partition
     Defined for Window operation", native-library notes, ...) goes to
     :func:`spark_log_path` instead of the terminal. Only for this launch (the variable is
@@ -156,7 +200,8 @@ def _log_to_file(settings: Settings) -> None:
     # comes too late for a running JVM).
     os.environ["PYSPARK_SUBMIT_ARGS"] = (
         f"--driver-memory {settings.spark_driver_memory} "
-        f'--driver-java-options "-Dlog4j2.configurationFile=file:{config}" pyspark-shell'
+        f'--driver-java-options "-Dlog4j2.configurationFile=file:{config} {extra_java_options}" '
+        "pyspark-shell"
     )
     try:
         from pyspark import SparkContext
