@@ -62,12 +62,13 @@ demo: install
 	echo "demo finished in $$(( $$(date +%s) - start )) s"; \
 	echo "run report (open in a browser): $$($(BIN)/shopguide report --date $(DEMO_RUN_DATE))"
 
-# Two pytest workers: the end-to-end runs wait on JVM starts, dbt and Postgres about half
-# of their time, so two share the 2 cores well.
+# Two pytest workers, one per core. Tests go out one at a time, the longest modules first
+# (tests/durations.json, see tests/conftest.py), so the suite does not end on one long
+# test running alone.
 TEST_WORKERS ?= 2
 
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 1 --durations=25
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -30,6 +30,8 @@ def spark():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", "4g")
+        # small test data: the quick JIT compiler alone (shopguide.spark.java_options)
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
         .getOrCreate()
     )
     yield session
@@ -87,6 +89,63 @@ def any_settings(request, tmp_path):
     if request.param == "duckdb":
         return make_settings(tmp_path)
     return make_settings(tmp_path, request.getfixturevalue("pg_url"))
+
+
+# -- longest modules first (pytest-xdist) -------------------------------------------------
+# The suite is CPU-bound on two workers: its wall time is about the total work over two
+# plus the tail, the longest test left running alone at the end. Test modules are
+# ordered by their measured duration (the sum of their tests' in tests/durations.json,
+# longest first; a module's tests stay together, in their order, so its fixtures are set
+# up once per worker) and `make test` hands tests out one at a time (--maxschedchunk 1):
+# the long ones start first and the short ones fill the gaps.
+# `pytest --store-durations` rewrites the file from the run.
+DURATIONS_FILE = os.path.join(os.path.dirname(__file__), "durations.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help=f"write each test's duration (setup + call + teardown) to {DURATIONS_FILE}",
+    )
+
+
+def _known_durations() -> dict[str, float]:
+    try:
+        with open(DURATIONS_FILE) as f:
+            return {k: float(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    known = _known_durations()
+    if not known:
+        return
+    weight: dict[str, float] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        weight[module] = weight.get(module, 0.0) + known.get(item.nodeid, 0.0)
+    # sort is stable: within a module (and among unmeasured ones) the collected order stays
+    items.sort(key=lambda item: -weight[item.nodeid.split("::", 1)[0]])
+
+
+_MEASURED: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """On the controller (and without xdist) every phase's report arrives here."""
+    _MEASURED[report.nodeid] = _MEASURED.get(report.nodeid, 0.0) + float(report.duration)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not session.config.getoption("store_durations", False):
+        return
+    if hasattr(session.config, "workerinput"):
+        return  # the controller writes the file
+    with open(DURATIONS_FILE, "w") as f:
+        json.dump({k: round(v, 1) for k, v in sorted(_MEASURED.items())}, f, indent=0)
+        f.write("\n")
 
 
 # -- the reliability summary (tests/reliability) ----------------------------------------

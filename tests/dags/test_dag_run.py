@@ -36,8 +36,11 @@ def test_airflow_dags_test_publishes_the_run_date(tmp_path):
         "SHOPGUIDE_REPORTS": str(settings.reports_dir),
         "SHOPGUIDE_SOURCE": "generated",
         "SHOPGUIDE_SOURCE_PATH": settings.source_path,
-        # The DAG's wiring is under test: the hybrid model runs, its nightly holdout and
-        # the forecast backtest are left to tests/integration/test_pipeline_e2e.py.
+        # The DAG's wiring is under test: the baseline recommender stands in for the
+        # hybrid model, which runs in-process with its nightly holdout and the forecast
+        # backtest in tests/integration/test_pipeline_e2e.py and through spark-submit on a
+        # cluster in tests/integration/test_airflow_live.py.
+        "SHOPGUIDE_RECOMMENDER": "baseline",
         "SHOPGUIDE_EVALUATE_RECOMMENDATIONS": "0",
         "SHOPGUIDE_FORECAST_BACKTEST_ORIGINS": "0",
         "PATH": f"{BIN}:{os.environ['PATH']}",

@@ -70,7 +70,11 @@ def holdout(spark, tmp_path_factory):
         "without_launch": spark.createDataFrame(without_launch),
     }
 
+    done: dict[tuple[str, str], pd.DataFrame] = {}  # both tests compare with the clean run
+
     def run(customers: str, articles: str) -> pd.DataFrame:
+        if (customers, articles) in done:
+            return done[customers, articles].copy()
         metrics = holdout_metrics(
             frames[customers],
             frames[articles],
@@ -80,7 +84,8 @@ def holdout(spark, tmp_path_factory):
             7,
             fallback_ranker(config),
         )
-        return metrics.sort_values("model").reset_index(drop=True)
+        done[customers, articles] = metrics.sort_values("model").reset_index(drop=True)
+        return done[customers, articles].copy()
 
     return run
 
