@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -348,8 +349,8 @@ def speed(n_articles: int) -> dict:
 
     # warm-up: the Python workers import statsforecast and compile its numba code once
     warm_up()
-    # The cores are shared: Spark and the plain process are timed alternately, ROUNDS times
-    # each, and the fastest of each is compared (the run least slowed by other jobs).
+    # Spark and the plain process are timed alternately, ROUNDS times each; the medians
+    # are compared and the min–max reported beside them.
     loads = {}
     spark_runs, plain_runs = [], []
     for _ in range(ROUNDS):
@@ -369,14 +370,20 @@ def speed(n_articles: int) -> dict:
             )
         plain_runs.append(round(seconds, 1))
         loads.setdefault("plain_1k", []).append(load.summary())
-    spark_1k, plain_1k = min(spark_runs), min(plain_runs)
+    spark_1k, plain_1k = statistics.median(spark_runs), statistics.median(plain_runs)
     loads = {name: _merge(parts) for name, parts in loads.items()}
     with LoadSampler() as load:
         sf_seconds, sf_series = _statsforecast_reference(daily, run_date, sample_ids, config)
     loads["statsforecast"] = load.summary()
-    with LoadSampler() as load:
-        full_seconds, full_rows = _spark_stage(spark, daily, articles, run_date, config)
-    loads["full"] = load.summary()
+    full_runs = []
+    for _ in range(ROUNDS):
+        warm_up()
+        with LoadSampler() as load:
+            seconds, full_rows = _spark_stage(spark, daily, articles, run_date, config)
+        full_runs.append(round(seconds, 1))
+        loads.setdefault("full", []).append(load.summary())
+    loads["full"] = _merge(loads["full"])
+    full_seconds = statistics.median(full_runs)
     return {
         "articles": len(articles),
         "articles_with_sales": int((sold > 0).sum()),
@@ -390,6 +397,7 @@ def speed(n_articles: int) -> dict:
         "statsforecast_seconds": round(sf_seconds, 1),
         "statsforecast_series": sf_series,
         "full_seconds": round(full_seconds, 1),
+        "full_runs": full_runs,
         "full_forecast_rows": full_rows,
         "origins_per_series": len(
             __import__("spark_jobs.forecast", fromlist=["x"]).origins_for(run_date, config)
@@ -400,8 +408,11 @@ def speed(n_articles: int) -> dict:
 
 
 def _runs(s: dict, name: str) -> str:
-    runs = s.get(f"{name}_runs_1000")
-    return ", ".join(str(x) for x in runs) if runs else "1 run"
+    """ "median of N runs (min–max)" for a timing's runs."""
+    runs = s.get(f"{name}_runs_1000") or s.get(f"{name}_runs")
+    if not runs:
+        return "1 run"
+    return f"median of {len(runs)} runs, {min(runs)}–{max(runs)}"
 
 
 def _fmt(value) -> str:
@@ -570,8 +581,8 @@ def render(q: dict | None, s: dict | None) -> str:
             "",
             "| stage | seconds |",
             "|---|---|",
-            f"| Spark forecast stage, 1,000 series (fastest of {_runs(s, 'spark')}) | {s['spark_seconds_per_1000']} |",
-            f"| same per-series code + fit, one plain Python process, 1,000 series (fastest of {_runs(s, 'plain')}) "
+            f"| Spark forecast stage, 1,000 series ({_runs(s, 'spark')}) | {s['spark_seconds_per_1000']} |",
+            f"| same per-series code + fit, one plain Python process, 1,000 series ({_runs(s, 'plain')}) "
             f"| {s['plain_seconds_per_1000']} |",
             f"| Spark overhead ratio at 1,000 series (target ≤ 1.5) | {s['spark_overhead_ratio']} |",
             f"| Spark, per 1,000 series inside the {s['articles']:,}-article run | {per_1k_full:.1f} |",
@@ -581,7 +592,7 @@ def render(q: dict | None, s: dict | None) -> str:
             f"{s['statsforecast_series']} of those series, cross-validation at the same origins + forecast | {s['statsforecast_seconds']} |",
             f"| Spark stage at 1,000 series over that statsforecast run (its five numba models, not the "
             f"stage's fifteen estimators) | {s['spark_seconds_per_1000'] / max(s['statsforecast_seconds'], 0.1):.1f} |",
-            f"| all {s['articles']:,} articles × 28 days (target < 600) | {s['full_seconds']} |",
+            f"| all {s['articles']:,} articles × 28 days ({_runs(s, 'full')}; target < 600) | {s['full_seconds']} |",
             "",
         ]
         load = s.get("load", {})

@@ -1,14 +1,27 @@
-"""The nightly pipeline's stage times and peak memory on generated data.
+"""The nightly run's wall time per task and its peak memory, medians of several runs.
 
-Runs `shopguide.pipeline.run_pipeline` (the DAG's task functions) on the demo-size
-shop and on a larger one, and records each task's wall time and the peak resident
-memory of the process tree (Python + the Spark JVM).
+Each run is what a scheduler starts every night: a fresh `shopguide run --date D`
+process (its own Spark JVM, dbt, Great Expectations) on an empty DuckDB warehouse,
+with every task on (hybrid recommender, its nightly holdout, the forecast backtest).
+The shop is generated once per size; the runs of one size read the same files.
+Peak memory is the largest resident set of the whole process tree (CLI, Spark JVM,
+Python workers), sampled every 0.5 s. The recommender's step log (`[recommend] ...`
+lines) says where the recommend task's time goes.
+
+    python benchmarks/bench_pipeline.py [--runs 3] [--sizes demo,large]
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -18,11 +31,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_file import write_section  # noqa: E402
 
-SIZES = {  # name: (customers, articles, days)
+REPO = Path(__file__).resolve().parents[1]
+SIZES = {  # name: (customers, articles, days); demo = `make demo`'s shop
     "demo": (4000, 1500, 365),
     "large": (20000, 5000, 365),
+    "100k": (100000, 20000, 180),
 }
 RUN_DATE = "2024-06-30"
+STEP_LINE = re.compile(r"^\[recommend\] (?P<step>.+): (?P<seconds>[0-9.]+) s$")
 
 
 def _rss_kib(pid: int) -> int:
@@ -49,16 +65,17 @@ def _tree(pid: int) -> list[int]:
 
 
 class PeakMemory:
-    """Samples the RSS of this process and its children (the Spark JVM) every 0.5 s."""
+    """Samples the summed RSS of process ``pid`` and its descendants every 0.5 s."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
         self.peak_kib = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in _tree(os.getpid())))
+            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in _tree(self.pid)))
             time.sleep(0.5)
 
     def __enter__(self):
@@ -70,80 +87,159 @@ class PeakMemory:
         self._thread.join()
 
 
-def bench(name: str, customers: int, articles: int, days: int) -> dict:
-    from shopguide.generate import generate_shop
-    from shopguide.pipeline import run_pipeline
+def _load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def one_run(source: Path, workdir: Path) -> dict:
+    """A fresh `shopguide run` process on an empty warehouse; its task times, steps, memory."""
+    home = workdir / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPGUIDE_")}
+    env.update(
+        SHOPGUIDE_HOME=str(home),
+        SHOPGUIDE_WAREHOUSE=f"duckdb://{home / 'warehouse.duckdb'}",
+        SHOPGUIDE_SOURCE="generated",
+        SHOPGUIDE_SOURCE_PATH=str(source),
+        PYTHONPATH=str(REPO),
+    )
+    env.pop("SPARK_MASTER", None)
+    shopguide = str(Path(sys.executable).parent / "shopguide")
+    load_before = _load_average()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [shopguide, "run", "--date", RUN_DATE],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    with PeakMemory(proc.pid) as memory:
+        stderr = proc.stderr.read()
+        proc.wait()
+    total = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"shopguide run failed (exit {proc.returncode}):\n{stderr[-4000:]}")
     from shopguide.settings import load_settings
-    from shopguide.spark import stop_local_session
     from shopguide.warehouse import open_warehouse
 
-    home = Path(tempfile.mkdtemp(prefix=f"shopguide-bench-{name}-"))
-    settings = load_settings().with_(
-        home=home,
-        warehouse_url=f"duckdb://{home / 'warehouse.duckdb'}",
-        lake=str(home / "lake"),
-        reports_dir=home / "reports",
-        source="generated",
-        source_path=str(home / "data"),
-    )
-    generate_shop(
-        settings.source_path,
-        customers=customers,
-        articles=articles,
-        days=days,
-        end_date=RUN_DATE,
-        seed=42,
-    )
-    with PeakMemory() as memory:
-        t0 = time.perf_counter()
-        run_pipeline(settings, RUN_DATE)
-        total = time.perf_counter() - t0
-    stop_local_session()
-    wh = open_warehouse(settings)
-    runs = wh.query_df(
+    wh = open_warehouse(load_settings(warehouse_url=env["SHOPGUIDE_WAREHOUSE"]))
+    row = wh.query_df(
         "SELECT task_durations, row_counts FROM published.pipeline_runs WHERE status = 'success'"
-    )
-    transactions = wh.scalar("SELECT count(*) FROM raw.transactions")
+    ).iloc[-1]
+    steps = [
+        (m["step"], float(m["seconds"]))
+        for m in (STEP_LINE.match(line.strip()) for line in stderr.splitlines())
+        if m
+    ]
     return {
-        "name": name,
-        "customers": customers,
-        "articles": articles,
-        "transactions": int(transactions),
         "total_s": total,
-        "tasks": json.loads(runs["task_durations"].iloc[-1]),
-        "rows": json.loads(runs["row_counts"].iloc[-1]),
+        "tasks": json.loads(row["task_durations"]),
+        "rows": json.loads(row["row_counts"]),
+        "transactions": int(wh.scalar("SELECT count(*) FROM raw.transactions")),
+        "steps": steps,
         "peak_gib": memory.peak_kib / 1024 / 1024,
+        "load": (load_before, _load_average()),
     }
 
 
-def main() -> int:
-    results = [bench(name, *size) for name, size in SIZES.items()]
-    tasks = list(results[0]["tasks"])
-    lines = [
-        "## Nightly pipeline (issue 2)",
-        "",
-        "`python benchmarks/run.py pipeline`: `run_pipeline` (the DAG's tasks) on generated shops, DuckDB, Spark local[*].",
-        "",
-        "| shop | customers | articles | transactions | "
-        + " | ".join(tasks)
-        + " | total | peak RSS |",
-        "|---|" + "---:|" * (len(tasks) + 5),
-    ]
-    for r in results:
-        cells = " | ".join(f"{r['tasks'].get(t, 0):.1f} s" for t in tasks)
-        lines.append(
-            f"| {r['name']} | {r['customers']:,} | {r['articles']:,} | {r['transactions']:,} | {cells} | "
-            f"{r['total_s']:.0f} s | {r['peak_gib']:.1f} GiB |"
+def _stat(values: list[float], unit: str = "s", digits: int = 1) -> str:
+    med = statistics.median(values)
+    return f"{med:.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def bench_size(name: str, runs: int) -> dict:
+    from shopguide.generate import generate_shop
+
+    customers, articles, days = SIZES[name]
+    workdir = Path(tempfile.mkdtemp(prefix=f"shopguide-bench-{name}-"))
+    source = workdir / "data"
+    generate_shop(
+        source, customers=customers, articles=articles, days=days, end_date=RUN_DATE, seed=42
+    )
+    results = []
+    for i in range(runs):
+        result = one_run(source, workdir)
+        print(
+            f"{name} run {i + 1}/{runs}: {result['total_s']:.0f} s, recommend "
+            f"{result['tasks'].get('recommend', 0):.1f} s, peak {result['peak_gib']:.2f} GiB",
+            flush=True,
         )
-    lines += [
+        results.append(result)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"name": name, "customers": customers, "articles": articles, "runs": results}
+
+
+def section(sizes: list[dict], runs: int, command: str) -> str:
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "## Nightly pipeline: wall time and memory",
         "",
-        "Published rows: "
-        + "; ".join(
-            f"{r['name']}: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
-            for r in results
-        ),
+        f"`{command}` on {when}, {platform.machine()}, {os.cpu_count()} cores: each run a fresh",
+        "`shopguide run --date 2024-06-30` process on an empty DuckDB warehouse, Spark local[*],",
+        "every task on (hybrid recommender with its nightly holdout, forecast backtest).",
+        f"Median of {runs} runs, (min–max) in brackets; the 1-minute load average before and after",
+        "each run is listed so a shared machine shows.",
+        "",
     ]
-    text = "\n".join(lines)
+    for size in sizes:
+        runs_ = size["runs"]
+        tasks = list(runs_[0]["tasks"])
+        lines += [
+            f"### {size['name']} shop: {size['customers']:,} customers, {size['articles']:,} "
+            f"articles, {runs_[0]['transactions']:,} purchases",
+            "",
+            "| figure | median (min–max) |",
+            "|---|---|",
+            f"| whole nightly run (process start to exit) | {_stat([r['total_s'] for r in runs_])} |",
+        ]
+        for task in tasks:
+            lines.append(f"| task `{task}` | {_stat([r['tasks'].get(task, 0.0) for r in runs_])} |")
+        lines.append(
+            f"| peak memory, all processes | {_stat([r['peak_gib'] for r in runs_], 'GiB', 2)} |"
+        )
+        loads = ", ".join(f"{a:.1f}→{b:.1f}" for a, b in (r["load"] for r in runs_))
+        lines += [f"| load average (before→after each run) | {loads} |", ""]
+        steps = [s for s, _ in runs_[0]["steps"]]
+        if steps and all([s for s, _ in r["steps"]] == steps for r in runs_):
+            lines += [
+                f"Where `recommend` goes ({size['name']} shop, its step log, median of the runs):",
+                "",
+                "| step | seconds |",
+                "|---|---:|",
+            ]
+            for i, step in enumerate(steps):
+                lines.append(
+                    f"| {step} | {statistics.median(r['steps'][i][1] for r in runs_):.1f} |"
+                )
+            lines.append("")
+        rows = runs_[-1]["rows"]
+        lines += ["Published rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (default 3)")
+    parser.add_argument(
+        "--sizes", default="demo", help=f"comma-separated, of {', '.join(SIZES)} (default demo)"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    names = [n for n in args.sizes.split(",") if n]
+    unknown = [n for n in names if n not in SIZES]
+    if unknown:
+        raise SystemExit(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    sizes = [bench_size(name, args.runs) for name in names]
+    command = (
+        "python benchmarks/bench_pipeline.py"
+        + (f" --runs {args.runs}" if args.runs != 3 else "")
+        + (f" --sizes {args.sizes}" if args.sizes != "demo" else "")
+    )
+    text = section(sizes, args.runs, command)
     print(text)
     write_section("pipeline", text)
     return 0

@@ -613,6 +613,41 @@ def _quality_note(row: dict) -> str:
     return text + "."
 
 
+SPREAD_KEYS = ("stage_seconds", "als_fit_seconds", "peak_memory_gib")
+
+
+def median_run(runs: list[dict]) -> dict:
+    """One speed result from several runs: the median of each timing, rate and memory
+    figure (``spread`` keeps min and max and the number of runs), the rest of the first."""
+    import statistics
+
+    speed = dict(runs[0])
+    spread = {"runs": len(runs)}
+    for key in SPREAD_KEYS:
+        values = [r[key] for r in runs]
+        speed[key] = round(statistics.median(values), 2)
+        spread[key] = (min(values), max(values))
+    rates = {}
+    for name in runs[0]["topk_customers_per_second"]:
+        values = [r["topk_customers_per_second"][name] for r in runs]
+        rates[name] = int(statistics.median(values))
+        spread[name] = (min(values), max(values))
+    speed["topk_customers_per_second"] = rates
+    names = [step for step, _ in runs[0].get("steps") or []]
+    if names and all([step for step, _ in r.get("steps") or []] == names for r in runs):
+        speed["steps"] = [
+            (name, round(statistics.median(r["steps"][i][1] for r in runs), 1))
+            for i, name in enumerate(names)
+        ]
+    speed["spread"] = spread
+    return speed
+
+
+def _spread(speed: dict, key: str) -> str:
+    low_high = (speed.get("spread") or {}).get(key)
+    return f" ({low_high[0]:,}–{low_high[1]:,})" if low_high else ""
+
+
 def render_speed(speed: dict | None, topk: dict | None = None) -> str:
     lines = ["## Recommender speed (issue 3)", "", _measured_line(), ""]
     if speed:
@@ -624,17 +659,18 @@ def render_speed(speed: dict | None, topk: dict | None = None) -> str:
         # machine was against that reference.
         machine = tk["recommendForAllUsers_12"] / REFERENCE_BUILTIN_RATE
         lines += [
-            "`python benchmarks/bench_recs.py --skip-quality` (part of `make bench`):",
+            "`python benchmarks/bench_recs.py --skip-quality` (part of `make bench`): median of "
+            f"{(speed.get('spread') or {}).get('runs', 1)} runs, (min–max) in brackets:",
             "",
             "| what | measured | target |",
             "|---|---|---|",
             f"| data | {speed['customers']:,} customers, {speed['articles']:,} articles, {speed['transactions']:,} transactions over {speed['days']} days | ~1M / 100k / 20k |",
-            f"| whole recommend stage (`recommend --evaluate`: features, validation ranker, ALS, candidates, ranking, 7-day holdout of four models) | {speed['stage_seconds']} s | < 600 s |",
-            f"| ALS fit (rank {speed['rank']}, 10 iterations, {speed['als_customers']:,} customers) | {speed['als_fit_seconds']} s | |",
-            f"| top-12 customers/s over {speed['sellable_articles_scored']:,} sellable articles: blocked mapInPandas (ours) | **{tk['blocked_mapInPandas']:,}** | |",
-            f"| `recommendForAllUsers(12)` (scores every article) | {tk['recommendForAllUsers_12']:,} | ours >= 2x: {ratio_builtin:.2f}x |",
-            f"| single-process numpy top-K over the same factors | {tk['numpy_single_process']:,} | ours >= 0.5x: {ratio_numpy:.2f}x |",
-            f"| peak memory (driver + JVM + Python workers) | {speed['peak_memory_gib']} GiB | |",
+            f"| whole recommend stage (`recommend --evaluate`: features, validation ranker, ALS, candidates, ranking, 7-day holdout of four models) | {speed['stage_seconds']} s{_spread(speed, 'stage_seconds')} | < 600 s |",
+            f"| ALS fit (rank {speed['rank']}, 10 iterations, {speed['als_customers']:,} customers) | {speed['als_fit_seconds']} s{_spread(speed, 'als_fit_seconds')} | |",
+            f"| top-12 customers/s over {speed['sellable_articles_scored']:,} sellable articles: blocked mapInPandas (ours) | **{tk['blocked_mapInPandas']:,}**{_spread(speed, 'blocked_mapInPandas')} | |",
+            f"| `recommendForAllUsers(12)` (scores every article) | {tk['recommendForAllUsers_12']:,}{_spread(speed, 'recommendForAllUsers_12')} | ours >= 2x: {ratio_builtin:.2f}x |",
+            f"| single-process numpy top-K over the same factors | {tk['numpy_single_process']:,}{_spread(speed, 'numpy_single_process')} | ours >= 0.5x: {ratio_numpy:.2f}x |",
+            f"| peak memory (driver + JVM + Python workers) | {speed['peak_memory_gib']} GiB{_spread(speed, 'peak_memory_gib')} | |",
             f"| 1-minute load average while measuring (2 cores) | {speed.get('load_average', 'n/a')} | |",
             f"| holdout MAP@12 on the generated shop | {speed['holdout_map_at_12']} | |",
             f"| this machine's speed: its `recommendForAllUsers(12)` rate / the issue's reference ({REFERENCE_BUILTIN_RATE:,}/s) | {machine:.2f} | |",
@@ -689,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
     # ~19 purchases per customer a year in the generated shop: 180 days ~ 1M transactions.
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--rank", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3, help="speed runs; medians are reported")
     parser.add_argument(
         "--topk-only",
         action="store_true",
@@ -738,8 +775,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_quality:
         write_section("recs", render_quality(run_quality()))
     if not args.skip_speed:
-        speed = run_speed(args.customers, args.articles, args.days, args.rank)
-        print(json.dumps(speed), flush=True)
+        runs = []
+        for _ in range(max(1, args.runs)):
+            runs.append(run_speed(args.customers, args.articles, args.days, args.rank))
+            print(json.dumps(runs[-1]), flush=True)
+        speed = median_run(runs)
         write_section("recs-speed", render_speed(speed))
     return 0
 
