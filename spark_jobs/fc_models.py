@@ -108,9 +108,52 @@ def empirical_interval(
 
 
 # -- the shopguide ensemble: level estimators on the open-day series ---------------
-def _stats_level(model, y: np.ndarray) -> float:
-    value = float(model.forecast(y=y, h=1)["mean"][0])
+def _finite_or_mean(value: float, y: np.ndarray) -> float:
     return value if np.isfinite(value) else float(np.mean(y))
+
+
+# -- intermittent-demand models: statsforecast's CrostonClassic, CrostonSBA and TSB -------
+# The same recursions as statsforecast.models (_ses_forecast, _croston_classic, _tsb),
+# operation for operation, so the numbers are identical (tests/unit/test_forecast_models.py
+# compares them on random series). statsforecast itself is not imported on the nightly
+# path: its import (numba) costs every Spark Python worker seconds of CPU.
+def ses_forecast(x: np.ndarray, alpha: float) -> float:
+    """One-step-ahead forecast of simple exponential smoothing started at ``x[0]``:
+    s_0 = x_0, s_i = alpha * x_(i-1) + (1 - alpha) * s_(i-1), forecast alpha * x_last + (1 - alpha) * s_last."""
+    from scipy.signal import lfilter
+
+    x = np.asarray(x, dtype=float)
+    complement = 1 - alpha
+    # lfilter's y_k = alpha * x_k + complement * y_(k-1), y_-1 = x_0: y_k is s_(k+1), so its
+    # last value is the forecast
+    return float(lfilter([alpha], [1.0, -complement], x, zi=[complement * x[0]])[0][-1])
+
+
+def croston_classic(y: np.ndarray) -> float:
+    """Croston's method (alpha 0.1 for sizes and intervals): the next value's forecast."""
+    y = np.asarray(y, dtype=float)
+    sizes = y[y > 0]
+    if not sizes.size:
+        return float(y[-1])
+    size = ses_forecast(sizes, 0.1)
+    intervals = np.diff(np.where(y != 0)[0] + 1, prepend=0).astype(float)
+    interval = ses_forecast(intervals, 0.1)
+    return size / interval if interval != 0.0 else size
+
+
+def croston_sba(y: np.ndarray) -> float:
+    """Syntetos-Boylan approximation: Croston's forecast times 0.95."""
+    return float(np.float64(croston_classic(y)) * 0.95)
+
+
+def tsb(y: np.ndarray, alpha_d: float, alpha_p: float) -> float:
+    """Teunter-Syntetos-Babai: smoothed demand probability times smoothed demand size."""
+    y = np.asarray(y, dtype=float)
+    if (y == 0).all():
+        return 0.0
+    probability = ses_forecast((y != 0).astype(float), alpha_p)
+    size = ses_forecast(y[y > 0], alpha_d)
+    return probability * size
 
 
 def level_estimates(
@@ -146,11 +189,9 @@ def level_estimates(
         # Not IMAPA or ADIDA: they get no weight on the Online Retail backtests and their
         # optimised smoothing dominates the per-series time, so the cheap fixed-parameter
         # intermittent-demand models stand in.
-        from statsforecast.models import TSB, CrostonClassic, CrostonSBA
-
-        out[7] = _stats_level(CrostonClassic(), window)
-        out[8] = _stats_level(CrostonSBA(), window)
-        out[9] = _stats_level(TSB(alpha_d=0.1, alpha_p=0.1), window)
+        out[7] = _finite_or_mean(croston_classic(window), window)
+        out[8] = _finite_or_mean(croston_sba(window), window)
+        out[9] = _finite_or_mean(tsb(window, alpha_d=0.1, alpha_p=0.1), window)
     else:
         out[7:10] = out[1]
     buyers = (y > 0).astype(float) if buyers_open is None else np.asarray(buyers_open, dtype=float)

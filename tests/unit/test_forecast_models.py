@@ -113,3 +113,31 @@ def test_interval_table_covers_about_eighty_percent():
     assert 0.72 <= m.coverage(fresh, low, high) <= 0.9
     zero_low, zero_high = m.apply_intervals(np.zeros((2, 3)), table)
     assert not zero_low.any() and not zero_high.any()
+
+
+def test_intermittent_models_equal_statsforecasts_on_random_series():
+    """The nightly path's Croston, SBA and TSB are statsforecast's models, number for number:
+    the same recursions without importing statsforecast (numba) in every Spark worker."""
+    from statsforecast.models import TSB, CrostonClassic, CrostonSBA
+
+    rng = np.random.default_rng(11)
+    checked = 0
+    for i in range(400):
+        n = int(rng.integers(14, 183))
+        # intermittent to smooth demand, integers and fractions, bursts and long gaps
+        share = rng.uniform(0.02, 0.9)
+        y = np.where(rng.random(n) < share, rng.gamma(1.5, 3.0, n), 0.0)
+        if i % 3 == 0:
+            y = np.round(y)
+        if np.count_nonzero(y) < 2:
+            continue
+        checked += 1
+        for ours, theirs in (
+            (m.croston_classic(y), CrostonClassic().forecast(y=y, h=1)["mean"][0]),
+            (m.croston_sba(y), CrostonSBA().forecast(y=y, h=1)["mean"][0]),
+            (m.tsb(y, 0.1, 0.1), TSB(alpha_d=0.1, alpha_p=0.1).forecast(y=y, h=1)["mean"][0]),
+        ):
+            assert ours == float(theirs), (i, ours, float(theirs))
+    assert checked > 300
+    # a series without demand forecasts zero, like statsforecast's
+    assert m.tsb(np.zeros(20), 0.1, 0.1) == 0.0
