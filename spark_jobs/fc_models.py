@@ -120,13 +120,14 @@ def _finite_or_mean(value: float, y: np.ndarray) -> float:
 def ses_forecast(x: np.ndarray, alpha: float) -> float:
     """One-step-ahead forecast of simple exponential smoothing started at ``x[0]``:
     s_0 = x_0, s_i = alpha * x_(i-1) + (1 - alpha) * s_(i-1), forecast alpha * x_last + (1 - alpha) * s_last."""
-    from scipy.signal import lfilter
-
-    x = np.asarray(x, dtype=float)
+    values = np.asarray(x, dtype=float).tolist()
     complement = 1 - alpha
-    # lfilter's y_k = alpha * x_k + complement * y_(k-1), y_-1 = x_0: y_k is s_(k+1), so its
-    # last value is the forecast
-    return float(lfilter([alpha], [1.0, -complement], x, zi=[complement * x[0]])[0][-1])
+    level = values[0]
+    # a plain loop over at most a few hundred floats: faster than a vectorised filter's
+    # call overhead, and no import (scipy.signal costs every Spark Python worker seconds)
+    for value in values[:-1]:
+        level = alpha * value + complement * level
+    return alpha * values[-1] + complement * level
 
 
 def croston_classic(y: np.ndarray) -> float:
