@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summ.add_argument("--date", type=_date, help="default: the latest published run")
 
+    fp = sub.add_parser(
+        "fingerprint",
+        help="rows and a SHA-256 per published table for a run date (compare two runs or commits)",
+    )
+    fp.add_argument("--date", type=_date, help="default: the latest published run")
+
     ev = sub.add_parser("evaluate", help="offline evaluation of the models on real data")
     ev_sub = ev.add_subparsers(dest="what", required=True, metavar="WHAT")
     recs = ev_sub.add_parser("recs", help="recommendation quality vs baselines")
@@ -217,6 +223,20 @@ def cmd_report(args) -> int:
     if run_date is None:
         raise RuntimeError("nothing is published yet: run `shopguide run --date D` first")
     print(build_report(settings, run_date))
+    return 0
+
+
+def cmd_fingerprint(args, settings=None) -> int:
+    from shopguide.published import fingerprint
+    from shopguide.warehouse import open_warehouse
+
+    settings = settings or load_settings()
+    wh = open_warehouse(settings)
+    run_date = args.date or _latest_run(wh)
+    if run_date is None:
+        raise RuntimeError("nothing is published yet: run `shopguide run --date D` first")
+    for table, (rows, digest) in fingerprint(wh, run_date).items():
+        print(f"{table:<28} {rows:>9,} rows  sha256 {digest}")
     return 0
 
 
@@ -442,6 +462,7 @@ COMMANDS = {
     "suppress": cmd_suppress,
     "summary": cmd_summary,
     "report": cmd_report,
+    "fingerprint": cmd_fingerprint,
     "evaluate": cmd_evaluate,
 }
 

@@ -404,3 +404,36 @@ def write_bi_copy(settings: Settings) -> dict:
     os.replace(tmp, target)
     Path(f"{tmp}.wal").unlink(missing_ok=True)
     return {"bi_file": str(target), "tables": len(counts)}
+
+
+def fingerprint(wh, run_date: str) -> dict[str, tuple[int, str]]:
+    """(rows, SHA-256) of each published table's partition for ``run_date``: the rows in
+    the order of the table's natural key, each value as text (floats with 12 significant
+    digits, so a refactoring that only reorders floating-point sums compares equal). Two
+    runs of the same inputs, before and after a behaviour-preserving change, must agree."""
+    import hashlib
+    import math
+
+    def text(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "NULL"
+        if isinstance(value, float):
+            return f"{value:.12g}"
+        return str(value)
+
+    out: dict[str, tuple[int, str]] = {}
+    for table, columns in PUBLISHED_TABLES.items():
+        if not wh.table_exists(PUBLISHED_SCHEMA, table):
+            continue
+        order = ", ".join(qident(c) for c in PUBLISHED_KEYS[table])
+        cols = ", ".join(qident(c) for c in columns)
+        frame = wh.query_df(
+            f"SELECT {cols} FROM {qualified(PUBLISHED_SCHEMA, table)} "
+            f"WHERE run_date = CAST({wh.param} AS DATE) ORDER BY {order}",
+            [run_date],
+        )
+        digest = hashlib.sha256()
+        for row in frame.itertuples(index=False):
+            digest.update(("\x1f".join(text(v) for v in row) + "\n").encode())
+        out[table] = (len(frame), digest.hexdigest())
+    return out

@@ -225,6 +225,8 @@ class DuckDBWarehouse(Warehouse):
     def _bulk_insert(self, con, schema: str, table: str, df: pd.DataFrame) -> None:
         if df.empty:
             return
+        if not (isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1):
+            df = df.reset_index(drop=True)  # DuckDB's pandas scan fails on e.g. a reversed index
         con.register("_shopguide_frame", df)
         try:
             cols = ", ".join(qident(c) for c in df.columns)

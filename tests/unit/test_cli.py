@@ -54,3 +54,51 @@ def test_export_before_any_run_says_what_to_do(tmp_path):
     proc = run_cli("export", "email", "--out", str(tmp_path / "x.csv"), env_home=tmp_path)
     assert proc.returncode == 1
     assert "run the pipeline first" in proc.stderr
+
+
+def test_fingerprint_hashes_each_published_partition_by_its_natural_key(tmp_path, capsys):
+    """`shopguide fingerprint`: the same rows in any insertion order give the same hash, a
+    changed value or another run date's rows do not (issue 15's before/after check)."""
+    import argparse
+
+    import pandas as pd
+
+    from shopguide.cli import cmd_fingerprint
+    from shopguide.pipeline import ensure_published_tables
+    from shopguide.published import fingerprint
+    from shopguide.warehouse import open_warehouse
+    from support import make_settings
+
+    settings = make_settings(tmp_path)
+    ensure_published_tables(settings)
+    wh = open_warehouse(settings)
+    rows = pd.DataFrame(
+        {
+            "run_date": pd.to_datetime(["2024-03-31"] * 3).date,
+            "customer_id": ["c1", "c1", "c2"],
+            "rank": [1, 2, 1],
+            "article_id": ["a1", "a2", "a1"],
+            "score": [0.5, 0.25, 0.125],
+            "reason": ["popular"] * 3,
+        }
+    )
+
+    def load(frame) -> dict:
+        with wh.transaction() as con:
+            wh.execute_in(con, "DELETE FROM published.recommendations")
+            wh.insert_frame(con, "published", "recommendations", frame)
+        return fingerprint(wh, "2024-03-31")
+
+    first = load(rows)
+    assert first["recommendations"][0] == 3
+    assert load(rows.iloc[::-1]) == first  # insertion order does not matter
+    changed = rows.assign(score=[0.5, 0.25, 0.126])
+    assert load(changed)["recommendations"] != first["recommendations"]
+    other_day = pd.concat(
+        [rows, rows.assign(run_date=pd.to_datetime(["2024-03-30"] * 3).date)], ignore_index=True
+    )
+    assert load(other_day) == first  # only the run date's partition counts
+    capsys.readouterr()
+    assert cmd_fingerprint(argparse.Namespace(date="2024-03-31"), settings) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("recommendations "))
+    assert line.split() == ["recommendations", "3", "rows", "sha256", first["recommendations"][1]]
