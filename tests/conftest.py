@@ -98,7 +98,7 @@ def any_settings(request, tmp_path):
 # longest first; a module's tests stay together, in their order, so its fixtures are set
 # up once per worker) and `make test` hands tests out one at a time (--maxschedchunk 1):
 # the long ones start first and the short ones fill the gaps.
-# `pytest --store-durations` rewrites the file from the run.
+# `pytest --store-durations` updates the file with the run's tests.
 DURATIONS_FILE = os.path.join(os.path.dirname(__file__), "durations.json")
 
 
@@ -106,7 +106,7 @@ def pytest_addoption(parser):
     parser.addoption(
         "--store-durations",
         action="store_true",
-        help=f"write each test's duration (setup + call + teardown) to {DURATIONS_FILE}",
+        help=f"update {DURATIONS_FILE} with each test's duration (setup + call + teardown)",
     )
 
 
@@ -143,8 +143,9 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if hasattr(session.config, "workerinput"):
         return  # the controller writes the file
+    merged = {**_known_durations(), **_MEASURED}  # a partial run updates its own tests only
     with open(DURATIONS_FILE, "w") as f:
-        json.dump({k: round(v, 1) for k, v in sorted(_MEASURED.items())}, f, indent=0)
+        json.dump({k: round(v, 1) for k, v in sorted(merged.items())}, f, indent=0)
         f.write("\n")
 
 
