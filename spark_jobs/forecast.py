@@ -11,7 +11,7 @@ How the forecast is made (details in ``docs``-style comments below):
    (not zero demand); weekdays closed most weeks (e.g. Saturdays) are forecast 0.
 2. Per article, in parallel (``groupBy("article_id").applyInPandas``): the open-day
    series at a grid of weekly origins, fifteen level estimators (means, robust weekly
-   levels, buyer-based levels, statsforecast Croston/SBA/TSB), its demand class, the
+   levels, buyer-based levels, Croston/SBA/TSB in ``fc_models``), its demand class, the
    baselines, and the actual units after each origin.
 3. On the driver, from those backtest rows pooled over articles: weights of the
    estimators (least absolute error, a weighted average; per demand class on
@@ -25,6 +25,12 @@ How the forecast is made (details in ``docs``-style comments below):
 
 The transforms are pure ``DataFrame -> DataFrame`` functions; ``main`` only reads,
 calls and writes.
+
+Why this module is over 600 lines: job, pooled fit and backtest scoring share the
+per-origin state (`_OriginState`, calendars, feature rows) and are one unit today; the
+split into ``forecast/`` (job, series, estimators, ensemble, backtest) is open in the
+redesign issue, to be done as a behaviour-preserving move checked with
+``shopguide fingerprint``.
 """
 
 from __future__ import annotations
