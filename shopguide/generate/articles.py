@@ -68,58 +68,84 @@ def _synthetic_articles(rng, n_articles: int, calendar: _Calendar) -> _Articles:
 
     seg_share = np.array([s.share * s.visits_per_year * (1 + s.basket_extra) for s in SEGMENTS])
     target = rng.choice(n_seg, size=n_products, p=seg_share / seg_share.sum())
-    rows = []
     colour_names = [c[5] for c in COLOURS]
-    for p in range(n_products):
-        seg = SEGMENTS[target[p]]
-        groups = list(seg.index_weights)
-        idx_group = groups[_weighted_choice(rng, groups, list(seg.index_weights.values()))]
-        letter = next(k for k, v in GROUP_LETTER.items() if v == idx_group)
-        candidates = [t for t in TYPES if letter in t.indexes]
-        ptype = candidates[_weighted_choice(rng, candidates, [t.weight for t in candidates])]
-        index = _index_for(rng, idx_group, ptype)
-        if ptype.key == "jeans":
-            pattern = "Denim"
-        else:
-            names = [p_[1] for p_ in PATTERNS if p_[1] != "Denim"]
-            pattern = names[
-                _weighted_choice(
-                    rng,
-                    names,
-                    [p_[2] * seg.patterns.get(p_[1], 1.0) for p_ in PATTERNS if p_[1] != "Denim"],
-                )
-            ]
-        # Colours for the variants: distinct, from the segment's palette.
-        colour_w = np.array([seg.palette.get(c, 0.15) for c in colour_names])
-        keys = np.log(colour_w) + rng.gumbel(size=len(colour_w))
-        colours = np.argsort(-keys, kind="stable")[: variants[p]]
-        price_level = 1.0 + 0.25 * np.clip(-seg.price_sensitivity, -1, 1)
-        base = ptype.price * INDEX_PRICE[idx_group] * price_level * math.exp(rng.normal(0, 0.18))
-        name, desc = _compose_text(rng, ptype)
-        rows.append(
-            (
-                p,
-                target[p],
-                idx_group,
-                index,
-                ptype,
-                pattern,
-                colours,
-                _round_price(base),
-                name,
-                desc,
-            )
-        )
+    rows = [
+        (p, target[p], *_design_product(rng, SEGMENTS[target[p]], colour_names, variants[p]))
+        for p in range(n_products)
+    ]
 
     launch_p, retire_p = _product_lifetimes(
         rng, [r[4].season for r in rows], [r[4].basic for r in rows], calendar
     )
+    codes = _product_codes(rng, launch_p, n_products)
+    frame = pd.DataFrame.from_records(_article_records(rows, codes))
+    product = frame.pop("_product").to_numpy()
+    target_a = frame.pop("_target").to_numpy()
+    latent = 0.75 * seg_latent[target_a] + rng.normal(0, 0.35, (len(frame), LATENT_DIM))
+    # Variants share their product's popularity, with a little colour effect.
+    product_pop = rng.lognormal(0, 0.9, n_products)
+    popularity = product_pop[product] * rng.lognormal(0, 0.3, len(frame))
+    return _Articles(
+        frame=frame[[c for c in frame.columns if not c.startswith("_")]],
+        group=frame["product_group_name"].to_numpy(dtype=object),
+        idx_group=frame["index_group_name"].to_numpy(dtype=object),
+        type_name=frame["product_type_name"].to_numpy(dtype=object),
+        product=product,
+        master=frame["perceived_colour_master_name"].to_numpy(dtype=object),
+        pattern=frame["graphical_appearance_name"].to_numpy(dtype=object),
+        season=frame["_season"].to_numpy(dtype=np.int64),
+        basic=frame["_basic"].to_numpy(dtype=bool),
+        base_price=frame["_price"].to_numpy(dtype=float),
+        type_price=frame["_type_price"].to_numpy(dtype=float),
+        popularity=popularity,
+        latent=latent,
+        launch_day=launch_p[product],
+        retire_day=retire_p[product],
+        segment_latent=seg_latent,
+    )
+
+
+def _design_product(rng, seg, colour_names: list[str], n_variants: int) -> tuple:
+    """One product designed for segment ``seg``: (index group, index, product type, pattern,
+    colour indexes of its variants, price, name, description)."""
+    groups = list(seg.index_weights)
+    idx_group = groups[_weighted_choice(rng, groups, list(seg.index_weights.values()))]
+    letter = next(k for k, v in GROUP_LETTER.items() if v == idx_group)
+    candidates = [t for t in TYPES if letter in t.indexes]
+    ptype = candidates[_weighted_choice(rng, candidates, [t.weight for t in candidates])]
+    index = _index_for(rng, idx_group, ptype)
+    if ptype.key == "jeans":
+        pattern = "Denim"
+    else:
+        names = [p_[1] for p_ in PATTERNS if p_[1] != "Denim"]
+        pattern = names[
+            _weighted_choice(
+                rng,
+                names,
+                [p_[2] * seg.patterns.get(p_[1], 1.0) for p_ in PATTERNS if p_[1] != "Denim"],
+            )
+        ]
+    # Colours for the variants: distinct, from the segment's palette.
+    colour_w = np.array([seg.palette.get(c, 0.15) for c in colour_names])
+    keys = np.log(colour_w) + rng.gumbel(size=len(colour_w))
+    colours = np.argsort(-keys, kind="stable")[:n_variants]
+    price_level = 1.0 + 0.25 * np.clip(-seg.price_sensitivity, -1, 1)
+    base = ptype.price * INDEX_PRICE[idx_group] * price_level * math.exp(rng.normal(0, 0.18))
+    name, desc = _compose_text(rng, ptype)
+    return idx_group, index, ptype, pattern, colours, _round_price(base), name, desc
+
+
+def _product_codes(rng, launch_p: np.ndarray, n_products: int) -> np.ndarray:
+    """Newer products get higher product codes, as in the H&M catalogue."""
     order = np.argsort(launch_p, kind="stable")
-    # Newer products get higher product codes, as in the H&M catalogue.
     steps = rng.integers(1, max(2, min(60, 880_000 // max(n_products, 1))), size=n_products)
     codes = np.empty(n_products, dtype=np.int64)
     codes[order] = 108_775 + np.cumsum(steps)
+    return codes
 
+
+def _article_records(rows: list[tuple], codes: np.ndarray) -> list[dict]:
+    """One H&M articles row per colour variant, with the hidden facts in ``_`` columns."""
     records = []
     pattern_no = {p_[1]: p_[0] for p_ in PATTERNS}
     depts: dict[str, int] = {}
@@ -166,31 +192,7 @@ def _synthetic_articles(rng, n_articles: int, calendar: _Calendar) -> _Articles:
                     "_type_price": ptype.price * INDEX_PRICE[group_name],
                 }
             )
-    frame = pd.DataFrame.from_records(records)
-    product = frame.pop("_product").to_numpy()
-    target_a = frame.pop("_target").to_numpy()
-    latent = 0.75 * seg_latent[target_a] + rng.normal(0, 0.35, (len(frame), LATENT_DIM))
-    # Variants share their product's popularity, with a little colour effect.
-    product_pop = rng.lognormal(0, 0.9, n_products)
-    popularity = product_pop[product] * rng.lognormal(0, 0.3, len(frame))
-    return _Articles(
-        frame=frame[[c for c in frame.columns if not c.startswith("_")]],
-        group=frame["product_group_name"].to_numpy(dtype=object),
-        idx_group=frame["index_group_name"].to_numpy(dtype=object),
-        type_name=frame["product_type_name"].to_numpy(dtype=object),
-        product=product,
-        master=frame["perceived_colour_master_name"].to_numpy(dtype=object),
-        pattern=frame["graphical_appearance_name"].to_numpy(dtype=object),
-        season=frame["_season"].to_numpy(dtype=np.int64),
-        basic=frame["_basic"].to_numpy(dtype=bool),
-        base_price=frame["_price"].to_numpy(dtype=float),
-        type_price=frame["_type_price"].to_numpy(dtype=float),
-        popularity=popularity,
-        latent=latent,
-        launch_day=launch_p[product],
-        retire_day=retire_p[product],
-        segment_latent=seg_latent,
-    )
+    return records
 
 
 def _round_price(value: float) -> float:
@@ -288,32 +290,7 @@ def _product_lifetimes(rng, seasons, basics, calendar: _Calendar) -> tuple[np.nd
 
 def _catalogue_articles(rng, path: str, n_articles: int, calendar: _Calendar) -> _Articles:
     """A random subset of a real H&M catalogue, with the behaviour model's hidden facts."""
-    from shopguide.sources import SourceError, read_table, require_columns
-
-    try:
-        raw = read_table(Path(path), "articles", fix="pass an H&M articles.parquet or articles.csv")
-    except SourceError as exc:
-        raise ValueError(f"generate --catalogue: {exc}") from exc
-    raw.columns = [c.lower() for c in raw.columns]
-    needed = ("article_id", "prod_name", "product_type_name", "product_group_name", "index_group_name",
-              "perceived_colour_master_name", "graphical_appearance_name")  # fmt: skip
-    try:
-        require_columns(raw, "articles", path, "pass the H&M Kaggle articles file", required=needed)
-    except SourceError as exc:
-        raise ValueError(f"generate --catalogue: {exc}") from exc
-    usable = raw[
-        raw["index_group_name"].isin(INDEX_GROUPS)
-        & raw["product_group_name"].isin(list(COMPLEMENTS))
-    ]
-    if len(usable) < n_articles:
-        raise ValueError(
-            f"generate --catalogue: {path} has {len(usable)} usable articles (clothing, shoes and "
-            f"accessories of the index groups {', '.join(INDEX_GROUPS)}); ask for at most that many with --articles"
-        )
-    pick = np.sort(rng.choice(len(usable), size=n_articles, replace=False))
-    frame = usable.iloc[pick].copy()
-    frame["article_id"] = frame["article_id"].astype(str).str.zfill(10)
-    frame = frame.reset_index(drop=True)
+    frame = _catalogue_sample(rng, path, n_articles)
     n = len(frame)
     n_seg = len(SEGMENTS)
 
@@ -377,6 +354,36 @@ def _catalogue_articles(rng, path: str, n_articles: int, calendar: _Calendar) ->
         retire_day=retire_p[product],
         segment_latent=seg_latent,
     )
+
+
+def _catalogue_sample(rng, path: str, n_articles: int) -> pd.DataFrame:
+    """``n_articles`` random clothing, shoe and accessory rows of the H&M catalogue at ``path``."""
+    from shopguide.sources import SourceError, read_table, require_columns
+
+    try:
+        raw = read_table(Path(path), "articles", fix="pass an H&M articles.parquet or articles.csv")
+    except SourceError as exc:
+        raise ValueError(f"generate --catalogue: {exc}") from exc
+    raw.columns = [c.lower() for c in raw.columns]
+    needed = ("article_id", "prod_name", "product_type_name", "product_group_name", "index_group_name",
+              "perceived_colour_master_name", "graphical_appearance_name")  # fmt: skip
+    try:
+        require_columns(raw, "articles", path, "pass the H&M Kaggle articles file", required=needed)
+    except SourceError as exc:
+        raise ValueError(f"generate --catalogue: {exc}") from exc
+    usable = raw[
+        raw["index_group_name"].isin(INDEX_GROUPS)
+        & raw["product_group_name"].isin(list(COMPLEMENTS))
+    ]
+    if len(usable) < n_articles:
+        raise ValueError(
+            f"generate --catalogue: {path} has {len(usable)} usable articles (clothing, shoes and "
+            f"accessories of the index groups {', '.join(INDEX_GROUPS)}); ask for at most that many with --articles"
+        )
+    pick = np.sort(rng.choice(len(usable), size=n_articles, replace=False))
+    frame = usable.iloc[pick].copy()
+    frame["article_id"] = frame["article_id"].astype(str).str.zfill(10)
+    return frame.reset_index(drop=True)
 
 
 def _season_from_text(type_name) -> int:

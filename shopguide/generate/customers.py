@@ -56,26 +56,7 @@ def _customers(rng, n: int, calendar: _Calendar, seed: int, art: _Articles) -> _
         rng.random(int(churn.sum())) * (calendar.days - first[churn])
     ).astype(np.int64)
 
-    opt_in_p = np.array([s.opt_in for s in SEGMENTS])[segment]
-    opted = rng.random(n) < opt_in_p
-    fnf = np.where(rng.random(n) < 0.93, "Regularly", "Monthly").astype(object)
-    club = np.full(n, "ACTIVE", dtype=object)
-    # Not opted in: no news, or news but not an active club member.
-    r = rng.random(n)
-    fnf_out = np.where(
-        r < 0.90, "NONE", np.where(r < 0.92, "None", np.where(r < 0.95, None, "Regularly"))
-    ).astype(object)
-    club_out = np.where(
-        fnf_out == "Regularly",
-        np.where(rng.random(n) < 0.8, "PRE-CREATE", "LEFT CLUB"),
-        np.where(
-            rng.random(n) < 0.88, "ACTIVE", np.where(rng.random(n) < 0.93, "PRE-CREATE", None)
-        ),
-    ).astype(object)
-    fnf = np.where(opted, fnf, fnf_out)
-    club = np.where(opted, club, club_out)
-    fn = np.where(opted | (rng.random(n) < 0.05), 1.0, np.nan)
-    active = np.where(opted & (rng.random(n) < 0.97), 1.0, np.nan)
+    opted, fn, active, club, fnf = _marketing_consent(rng, n, segment)
 
     # Postal areas: a few dense, many small (hashed like the H&M export).
     n_areas = max(20, n // 40)
@@ -115,6 +96,32 @@ def _customers(rng, n: int, calendar: _Calendar, seed: int, art: _Articles) -> _
     return _Customers(
         frame, segment, signup, last, visit_rate, colour_pref, price_beta, masters, staples
     )
+
+
+def _marketing_consent(rng, n: int, segment: np.ndarray) -> tuple:
+    """Opt-in flag and the H&M consent columns: (opted, FN, Active, club_member_status,
+    fashion_news_frequency)."""
+    opt_in_p = np.array([s.opt_in for s in SEGMENTS])[segment]
+    opted = rng.random(n) < opt_in_p
+    fnf = np.where(rng.random(n) < 0.93, "Regularly", "Monthly").astype(object)
+    club = np.full(n, "ACTIVE", dtype=object)
+    # Not opted in: no news, or news but not an active club member.
+    r = rng.random(n)
+    fnf_out = np.where(
+        r < 0.90, "NONE", np.where(r < 0.92, "None", np.where(r < 0.95, None, "Regularly"))
+    ).astype(object)
+    club_out = np.where(
+        fnf_out == "Regularly",
+        np.where(rng.random(n) < 0.8, "PRE-CREATE", "LEFT CLUB"),
+        np.where(
+            rng.random(n) < 0.88, "ACTIVE", np.where(rng.random(n) < 0.93, "PRE-CREATE", None)
+        ),
+    ).astype(object)
+    fnf = np.where(opted, fnf, fnf_out)
+    club = np.where(opted, club, club_out)
+    fn = np.where(opted | (rng.random(n) < 0.05), 1.0, np.nan)
+    active = np.where(opted & (rng.random(n) < 0.97), 1.0, np.nan)
+    return opted, fn, active, club, fnf
 
 
 def _staples(rng, art: _Articles, segment: np.ndarray) -> np.ndarray:

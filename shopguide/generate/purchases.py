@@ -13,68 +13,11 @@ from shopguide.generate.vocabulary import BASKET_MAX, COMPLEMENTS, NEUTRALS, SEA
 
 
 def _transactions(rng, art: _Articles, cust: _Customers, calendar: _Calendar) -> pd.DataFrame:
-    n_art = len(art.frame)
-    weeks = calendar.weeks
-    week_idx = np.arange(weeks)
-
-    # -- what is on sale each week, at what price -------------------------------------
     launch_w = art.launch_day // 7
     retire_w = art.retire_day // 7
-    avail = (launch_w[None, :] <= week_idx[:, None]) & (
-        week_idx[:, None] < retire_w[None, :]
-    )  # (W, A)
-    discount = np.zeros((weeks, n_art))
-    in_sale = np.array([calendar.in_sale(w) for w in range(weeks)])
-    sale_member = rng.random(n_art) < 0.4
-    sale_depth = rng.choice([0.2, 0.3, 0.4, 0.5], size=n_art)
-    discount[np.ix_(in_sale, sale_member)] = sale_depth[sale_member]
-    # Markdown in an article's last three weeks.
-    to_end = retire_w[None, :] - week_idx[:, None]
-    markdown = (to_end >= 1) & (to_end <= 3)
-    discount = np.where(markdown, np.maximum(discount, 0.3 + 0.1 * (3 - to_end)), discount)
-    promo = rng.random((weeks, n_art)) < 0.015
-    discount = np.where(promo, np.maximum(discount, 0.2), discount)
-    price = np.round(art.base_price[None, :] * (1 - discount), 2)
-
-    # -- demand per segment and week --------------------------------------------------
-    season = np.ones((weeks, n_art))
-    for s in range(len(SEASONS)):
-        cols = art.season == s
-        if cols.any():
-            season[:, cols] = _season_curve(s, calendar.week_doy)[:, None]
-    since_launch = week_idx[:, None] - launch_w[None, :]
-    novelty = np.where(
-        (since_launch >= 0) & (launch_w[None, :] >= 0), 1 + 2.0 * np.exp(-since_launch / 3.0), 1.0
-    )
-    trending = rng.random(n_art) < 0.05
-    peak = rng.integers(0, weeks, size=n_art)
-    trend = 1 + 3.0 * trending[None, :] * np.exp(
-        -0.5 * ((week_idx[:, None] - peak[None, :]) / 2.5) ** 2
-    )
-    week_weight = art.popularity[None, :] * season * novelty * trend * (1 + 1.5 * discount) * avail
-    affinity = _affinity(art)
-    seg_weight = np.exp(affinity - affinity.max(axis=1, keepdims=True))  # (S, A)
-    sampler = _Sampler(seg_weight[:, None, :] * week_weight[None, :, :])  # (S, W, A)
-
-    # -- visits ---------------------------------------------------------------------
-    traffic = calendar.traffic
-    cum = np.concatenate([[0.0], np.cumsum(traffic)])
-    first = np.maximum(cust.signup_day, 0)
-    last = cust.last_day
-    window_traffic = cum[last + 1] - cum[first]
-    expected = cust.visit_rate / 365.0 * window_traffic / traffic.mean()
-    n_visits = rng.poisson(expected)
-    v_cust = np.repeat(np.arange(len(n_visits)), n_visits)
-    u = cum[first[v_cust]] + rng.random(len(v_cust)) * window_traffic[v_cust]
-    v_day = np.clip(np.searchsorted(cum, u, side="right") - 1, first[v_cust], last[v_cust])
-    v_week = calendar.week_of_day[v_day]
-    v_seg = cust.segment[v_cust]
-    online_p = np.array([s.online_share for s in SEGMENTS])[v_seg]
-    v_channel = np.where(rng.random(len(v_cust)) < online_p, 2, 1).astype(np.int8)
-    extra = np.array([s.basket_extra for s in SEGMENTS])[v_seg] * np.where(
-        v_channel == 2, 1.15, 1.0
-    )
-    v_size = np.minimum(1 + rng.poisson(extra), BASKET_MAX)
+    avail, discount, price = _weekly_prices(rng, art, calendar, launch_w, retire_w)
+    sampler = _weekly_demand(rng, art, calendar, avail, discount, launch_w)
+    v_cust, v_day, v_week, v_seg, v_channel, v_size = _visits(rng, cust, calendar)
 
     # -- basket items ---------------------------------------------------------------
     item_visit = np.repeat(np.arange(len(v_cust)), v_size)
@@ -126,6 +69,78 @@ def _transactions(rng, art: _Articles, cust: _Customers, calendar: _Calendar) ->
     )
     order = np.lexsort((slot, item_visit, frame["customer_id"].to_numpy(), i_day))
     return frame.iloc[order].reset_index(drop=True)
+
+
+def _weekly_prices(rng, art: _Articles, calendar: _Calendar, launch_w, retire_w) -> tuple:
+    """What is on sale each week and at what price: (avail, discount, price), each (W, A)."""
+    n_art = len(art.frame)
+    weeks = calendar.weeks
+    week_idx = np.arange(weeks)
+    avail = (launch_w[None, :] <= week_idx[:, None]) & (
+        week_idx[:, None] < retire_w[None, :]
+    )  # (W, A)
+    discount = np.zeros((weeks, n_art))
+    in_sale = np.array([calendar.in_sale(w) for w in range(weeks)])
+    sale_member = rng.random(n_art) < 0.4
+    sale_depth = rng.choice([0.2, 0.3, 0.4, 0.5], size=n_art)
+    discount[np.ix_(in_sale, sale_member)] = sale_depth[sale_member]
+    # Markdown in an article's last three weeks.
+    to_end = retire_w[None, :] - week_idx[:, None]
+    markdown = (to_end >= 1) & (to_end <= 3)
+    discount = np.where(markdown, np.maximum(discount, 0.3 + 0.1 * (3 - to_end)), discount)
+    promo = rng.random((weeks, n_art)) < 0.015
+    discount = np.where(promo, np.maximum(discount, 0.2), discount)
+    price = np.round(art.base_price[None, :] * (1 - discount), 2)
+    return avail, discount, price
+
+
+def _weekly_demand(rng, art: _Articles, calendar: _Calendar, avail, discount, launch_w):
+    """A sampler of articles by each segment's demand per week (season, novelty, trends,
+    discounts, availability and the segment's taste)."""
+    n_art = len(art.frame)
+    weeks = calendar.weeks
+    week_idx = np.arange(weeks)
+    season = np.ones((weeks, n_art))
+    for s in range(len(SEASONS)):
+        cols = art.season == s
+        if cols.any():
+            season[:, cols] = _season_curve(s, calendar.week_doy)[:, None]
+    since_launch = week_idx[:, None] - launch_w[None, :]
+    novelty = np.where(
+        (since_launch >= 0) & (launch_w[None, :] >= 0), 1 + 2.0 * np.exp(-since_launch / 3.0), 1.0
+    )
+    trending = rng.random(n_art) < 0.05
+    peak = rng.integers(0, weeks, size=n_art)
+    trend = 1 + 3.0 * trending[None, :] * np.exp(
+        -0.5 * ((week_idx[:, None] - peak[None, :]) / 2.5) ** 2
+    )
+    week_weight = art.popularity[None, :] * season * novelty * trend * (1 + 1.5 * discount) * avail
+    affinity = _affinity(art)
+    seg_weight = np.exp(affinity - affinity.max(axis=1, keepdims=True))  # (S, A)
+    return _Sampler(seg_weight[:, None, :] * week_weight[None, :, :])  # (S, W, A)
+
+
+def _visits(rng, cust: _Customers, calendar: _Calendar) -> tuple:
+    """Each customer's visits: (customer, day, week, segment, channel, basket size) per visit."""
+    traffic = calendar.traffic
+    cum = np.concatenate([[0.0], np.cumsum(traffic)])
+    first = np.maximum(cust.signup_day, 0)
+    last = cust.last_day
+    window_traffic = cum[last + 1] - cum[first]
+    expected = cust.visit_rate / 365.0 * window_traffic / traffic.mean()
+    n_visits = rng.poisson(expected)
+    v_cust = np.repeat(np.arange(len(n_visits)), n_visits)
+    u = cum[first[v_cust]] + rng.random(len(v_cust)) * window_traffic[v_cust]
+    v_day = np.clip(np.searchsorted(cum, u, side="right") - 1, first[v_cust], last[v_cust])
+    v_week = calendar.week_of_day[v_day]
+    v_seg = cust.segment[v_cust]
+    online_p = np.array([s.online_share for s in SEGMENTS])[v_seg]
+    v_channel = np.where(rng.random(len(v_cust)) < online_p, 2, 1).astype(np.int8)
+    extra = np.array([s.basket_extra for s in SEGMENTS])[v_seg] * np.where(
+        v_channel == 2, 1.15, 1.0
+    )
+    v_size = np.minimum(1 + rng.poisson(extra), BASKET_MAX)
+    return v_cust, v_day, v_week, v_seg, v_channel, v_size
 
 
 def _use_if_available(article, mask, replacement, avail, week) -> None:
