@@ -4,7 +4,7 @@
 
 Quality runs ``shopguide.forecasting.evaluate_forecast``, exactly what
 ``shopguide evaluate forecast`` runs. Speed times the nightly job's forecast stage
-(``spark_jobs.forecast.run_forecast``) on a generated shop: per 1,000 series against
+(``spark_jobs.forecast.run.run_forecast``) on a generated shop: per 1,000 series against
 the same per-series code in one plain Python process (Spark's overhead) and against
 statsforecast's own ``StatsForecast`` with the statsforecast models of the ensemble,
 then all articles x 28 days. Writes the ``forecast`` section of benchmarks/results.md
@@ -140,7 +140,7 @@ def shortfall(m: dict, top: int = 10) -> dict:
 def _bars(result: dict) -> dict:
     """The issue's four measures of one evaluation: weekly WAPE over the best baseline's,
     weekly bias, daily p10-p90 coverage, daily MASE (and the best baseline's MASE)."""
-    from spark_jobs.forecast import BASELINES
+    from spark_jobs.forecast.config import BASELINES
 
     m = result["models"]
     ours = m["shopguide"]
@@ -174,7 +174,8 @@ def second_shop() -> dict[str, dict]:
     """Per variant, the nightly job's own 3-origin backtest on a generated shop of the
     ``make demo`` shop's size and seed (article level, pooled over the origins)."""
     from spark_jobs.common import get_spark
-    from spark_jobs.forecast import ForecastConfig, run_forecast
+    from spark_jobs.forecast.config import ForecastConfig
+    from spark_jobs.forecast.run import run_forecast
 
     daily, articles, run_date = _generated_inputs(1500, seed=42, customers=4000)
     spark = get_spark("shopguide-bench-forecast")
@@ -198,12 +199,12 @@ def level_scaling(m: dict) -> list[dict]:
     constant, its weekly WAPE over the best baseline's (unscaled) and its weekly bias.
     Shows whether the WAPE bar fails for the forecast's level or for its split over
     articles and weeks ("oracle": the constant that makes the total exact)."""
-    from spark_jobs import fc_models
-    from spark_jobs.forecast import BASELINES
+    from spark_jobs.forecast import estimators
+    from spark_jobs.forecast.config import BASELINES
 
     def weekly(forecast):
-        yw, fw = fc_models.to_weeks(m["actual"]), fc_models.to_weeks(forecast)
-        return fc_models.wape(yw, fw), fc_models.bias(yw, fw)
+        yw, fw = estimators.to_weeks(m["actual"]), estimators.to_weeks(forecast)
+        return estimators.wape(yw, fw), estimators.bias(yw, fw)
 
     best = min(weekly(m["forecasts"][name])[0] for name in BASELINES)
     ours = m["forecasts"]["shopguide"]
@@ -238,7 +239,7 @@ def _generated_inputs(n_articles: int, seed: int = 7, customers: int | None = No
 
 
 def _spark_stage(spark, daily, articles, run_date, config):
-    from spark_jobs.forecast import run_forecast
+    from spark_jobs.forecast.run import run_forecast
 
     t0 = time.time()
     result = run_forecast(
@@ -253,14 +254,14 @@ def _plain_stage(daily, articles, run_date, config):
     import numpy as np
     import pandas as pd
 
-    from spark_jobs import forecast as fc
+    from spark_jobs.forecast import ensemble, series
 
     t0 = time.time()
-    origins = fc.origins_for(run_date, config)
+    origins = series.origins_for(run_date, config)
     start = origins[0] - dt.timedelta(days=config.history_days)
     hist = daily[(daily["sale_date"] >= start) & (daily["sale_date"] <= run_date)]
     shop = hist.groupby("sale_date", as_index=False)["units"].sum()
-    calendar = fc.shop_calendar(shop, run_date)
+    calendar = series.shop_calendar(shop, run_date)
     joined = articles.merge(
         hist[["article_id", "sale_date", "units", "customers"]], on="article_id", how="left"
     )
@@ -268,7 +269,7 @@ def _plain_stage(daily, articles, run_date, config):
     week = max(calendar.open_weekdays, 1)
     features = pd.concat(
         [
-            fc.article_rows(part, run_date, origins, closed, week, config)
+            series.article_rows(part, run_date, origins, closed, week, config)
             for _, part in joined.groupby("article_id", sort=False)
         ],
         ignore_index=True,
@@ -282,8 +283,8 @@ def _plain_stage(daily, articles, run_date, config):
             .rename(columns={"department_name": "key"}).assign(level="department"),
         ]
     )  # fmt: skip
-    profiles = fc.WeekdayProfiles(group_totals, shop, calendar, config)
-    result = fc.forecast_origin(features, run_date, profiles, config)
+    profiles = series.WeekdayProfiles(group_totals, shop, calendar, config)
+    result = ensemble.forecast_origin(features, run_date, profiles, config)
     return time.time() - t0, result.p50.size
 
 
@@ -324,7 +325,7 @@ def _statsforecast_reference(daily, run_date, ids, config):
 
 def speed(n_articles: int) -> dict:
     from spark_jobs.common import get_spark
-    from spark_jobs.forecast import ForecastConfig
+    from spark_jobs.forecast.config import ForecastConfig
 
     t0 = time.time()
     daily, articles, run_date = _generated_inputs(n_articles)
@@ -400,7 +401,7 @@ def speed(n_articles: int) -> dict:
         "full_runs": full_runs,
         "full_forecast_rows": full_rows,
         "origins_per_series": len(
-            __import__("spark_jobs.forecast", fromlist=["x"]).origins_for(run_date, config)
+            __import__("spark_jobs.forecast.series", fromlist=["x"]).origins_for(run_date, config)
         ),
         "rows_1k": rows_1k,
         "load": loads,

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from spark_jobs import fc_models
+from spark_jobs.forecast import estimators
 
 MODELS = ("shopguide", "seasonal_naive", "naive", "window_average")
 
@@ -58,14 +58,14 @@ def top_articles(daily_sales: pd.DataFrame, train_end: dt.date, top: int | None)
 def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, p10=None, p90=None) -> dict:
     """Daily and weekly metrics of one model over (series, days) matrices."""
     daily = {
-        "wape": fc_models.wape(actual, forecast),
-        "mase": fc_models.mase(actual, forecast, scale),
-        "bias": fc_models.bias(actual, forecast),
+        "wape": estimators.wape(actual, forecast),
+        "mase": estimators.mase(actual, forecast, scale),
+        "bias": estimators.bias(actual, forecast),
     }
     if p10 is not None:
-        daily["coverage_p10_p90"] = fc_models.coverage(actual, p10, p90)
-    yw, fw = fc_models.to_weeks(actual), fc_models.to_weeks(forecast)
-    weekly = {"wape": fc_models.wape(yw, fw), "bias": fc_models.bias(yw, fw)}
+        daily["coverage_p10_p90"] = estimators.coverage(actual, p10, p90)
+    yw, fw = estimators.to_weeks(actual), estimators.to_weeks(forecast)
+    weekly = {"wape": estimators.wape(yw, fw), "bias": estimators.bias(yw, fw)}
     return {
         "daily": {k: round(v, 4) for k, v in daily.items()},
         "weekly": {k: round(v, 4) for k, v in weekly.items()},
@@ -110,7 +110,8 @@ def forecast_matrices(args: argparse.Namespace, settings: dict | None = None) ->
     compares variants with it)."""
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
-    from spark_jobs.forecast import ForecastConfig, run_forecast
+    from spark_jobs.forecast.config import ForecastConfig
+    from spark_jobs.forecast.run import run_forecast
 
     try:
         train_end = dt.date.fromisoformat(str(args.train_end))
@@ -209,5 +210,5 @@ def _scales(
             .sum()
             .reindex(index, fill_value=0.0)
         )
-        scales[article_id] = fc_models.mase_scale(y.to_numpy()[-history_days:])
+        scales[article_id] = estimators.mase_scale(y.to_numpy()[-history_days:])
     return np.array([scales.get(i, np.nan) for i in ids])

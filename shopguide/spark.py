@@ -1,4 +1,7 @@
-"""Run a Spark job from ``spark_jobs/``: in-process for local masters, spark-submit otherwise."""
+"""Run a Spark job from ``spark_jobs/``: in-process for local masters, spark-submit otherwise.
+
+A job is a module ``spark_jobs/<job>.py`` or a package ``spark_jobs/<job>/`` whose entry
+point (``main``, run as the spark-submit script) is its ``job.py``."""
 
 from __future__ import annotations
 
@@ -24,12 +27,37 @@ class SparkJobError(RuntimeError):
     pass
 
 
+JOBS_DIR = REPO_ROOT / "spark_jobs"
+ENTRY_MODULE = "job"  # the entry point of a job that is a package: spark_jobs/<job>/job.py
+
+
+def job_script(job: str) -> Path:
+    """The file spark-submit runs for ``job``: ``spark_jobs/<job>.py``, or
+    ``spark_jobs/<job>/job.py`` for a job that is a package. It imports ``spark_jobs.*``
+    absolutely, from the --py-files zip (and PYTHONPATH)."""
+    package = JOBS_DIR / job
+    return package / f"{ENTRY_MODULE}.py" if package.is_dir() else JOBS_DIR / f"{job}.py"
+
+
+def job_module(job: str):
+    """The module whose ``main`` runs ``job`` in-process: ``spark_jobs.<job>``, or
+    ``spark_jobs.<job>.job`` for a job that is a package."""
+    module = importlib.import_module(f"spark_jobs.{job}")
+    if hasattr(module, "__path__"):  # a package
+        module = importlib.import_module(f"spark_jobs.{job}.{ENTRY_MODULE}")
+    return module
+
+
 def _zip_jobs(dest: Path) -> Path:
-    """spark_jobs as a zip for --py-files, so executors import the same modules."""
+    """spark_jobs as a zip for --py-files, so executors import the same modules: every
+    ``.py`` file, subpackages included, at its path under ``spark_jobs/``."""
     archive = dest / "spark_jobs.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for file in sorted((REPO_ROOT / "spark_jobs").glob("*.py")):
-            zf.write(file, f"spark_jobs/{file.name}")
+        for file in sorted(JOBS_DIR.rglob("*.py")):
+            relative = file.relative_to(JOBS_DIR)
+            if "__pycache__" in relative.parts:
+                continue
+            zf.write(file, f"spark_jobs/{relative.as_posix()}")
     return archive
 
 
@@ -114,13 +142,13 @@ def spark_submit_command(
         "--conf", f"spark.pyspark.driver.python={sys.executable}",
         *confs,
         "--py-files", str(py_files),
-        str(REPO_ROOT / "spark_jobs" / f"{job}.py"),
+        str(job_script(job)),
         *args,
     ]  # fmt: skip
 
 
 def run_spark_job(settings: Settings, job: str, args: list[str]) -> None:
-    """Run ``spark_jobs/<job>.py`` with ``args``; raise SparkJobError on failure.
+    """Run the job ``job`` (:func:`job_script`) with ``args``; raise SparkJobError on failure.
 
     Local masters run in-process (the task's own JVM; its log goes to the task's
     stderr). Otherwise ``spark-submit`` runs in its own process group: its driver log
@@ -147,7 +175,7 @@ def run_spark_job(settings: Settings, job: str, args: list[str]) -> None:
 
 
 def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
-    module = importlib.import_module(f"spark_jobs.{job}")
+    module = job_module(job)
     os.environ.setdefault("SHOPGUIDE_SPARK_DRIVER_MEMORY", settings.spark_driver_memory)
     from pyspark import SparkContext
 

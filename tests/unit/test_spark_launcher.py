@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,53 @@ def test_submit_command_writes_event_logs_to_the_configured_dir(tmp_path):
         "hdfs://nn/spark"
     )
     assert spark.event_log_dir(settings.with_(spark_event_log_dir="off")) is None
+
+
+def test_a_job_that_is_a_package_is_submitted_by_its_job_py(tmp_path, monkeypatch):
+    """A job is spark_jobs/<job>.py or a package spark_jobs/<job>/ (forecast): spark-submit
+    runs the module or the package's job.py, the --py-files zip holds every module at its
+    path (subpackages included, nothing from __pycache__), and in-process runs call the
+    entry module's main."""
+    settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:7077")
+    jobs = spark.REPO_ROOT / "spark_jobs"
+    for job in ("forecast", "recommend"):
+        command = spark.spark_submit_command(settings, job, ["--x"], tmp_path / "jobs.zip")
+        script = Path(command[command.index("--py-files") + 2])
+        assert script == spark.job_script(job) and script.is_file() and command[-1] == "--x"
+    assert spark.job_script("forecast") == jobs / "forecast" / "job.py"
+    with zipfile.ZipFile(spark._zip_jobs(tmp_path)) as zf:
+        names = set(zf.namelist())
+    assert names == {
+        f"spark_jobs/{f.relative_to(jobs).as_posix()}"
+        for f in jobs.rglob("*.py")
+        if "__pycache__" not in f.parts
+    }
+    assert {
+        "spark_jobs/__init__.py",
+        "spark_jobs/common.py",
+        "spark_jobs/forecast/__init__.py",
+        "spark_jobs/forecast/job.py",
+        "spark_jobs/forecast/estimators.py",
+    } <= names
+    entry = spark.job_module("forecast")
+    assert entry.__name__ == "spark_jobs.forecast.job" and callable(entry.main)
+
+    fake = tmp_path / "fake" / "spark_jobs"
+    for name in ("__init__.py", "flat.py", "pkg/__init__.py", "pkg/job.py", "pkg/__pycache__/x.py"):
+        (fake / name).parent.mkdir(parents=True, exist_ok=True)
+        (fake / name).write_text("")
+    monkeypatch.setattr(spark, "JOBS_DIR", fake)
+    assert spark.job_script("flat") == fake / "flat.py"
+    assert spark.job_script("pkg") == fake / "pkg" / "job.py"
+    out = tmp_path / "out"
+    out.mkdir()
+    with zipfile.ZipFile(spark._zip_jobs(out)) as zf:
+        assert sorted(zf.namelist()) == [
+            "spark_jobs/__init__.py",
+            "spark_jobs/flat.py",
+            "spark_jobs/pkg/__init__.py",
+            "spark_jobs/pkg/job.py",
+        ]
 
 
 def test_jvm_options_follow_the_size_of_the_runs_inputs(tmp_path, monkeypatch):

@@ -13,7 +13,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from spark_jobs import forecast
+from spark_jobs.forecast import backtest, run
+from spark_jobs.forecast.config import ForecastConfig
 
 RUN = dt.date(2024, 3, 31)
 SUNDAY = 6
@@ -53,15 +54,15 @@ def _articles(spark):
 
 def test_backtest_origins_see_their_own_articles_and_calendar(spark, monkeypatch):
     scored_at: dict = {}
-    score = forecast.score_models
+    score = backtest.score_models
 
     def spy(scored, *args, **kwargs):
         scored_at.update(dict(scored))
         return score(scored, *args, **kwargs)
 
-    monkeypatch.setattr(forecast, "score_models", spy)
-    config = forecast.ForecastConfig(horizon=28, fit_windows=2, backtest_origins=3)
-    result = forecast.run_forecast(spark.createDataFrame(_sales()), _articles(spark), RUN, config)
+    monkeypatch.setattr(run, "score_models", spy)  # where run_forecast looks it up
+    config = ForecastConfig(horizon=28, fit_windows=2, backtest_origins=3)
+    result = run.run_forecast(spark.createDataFrame(_sales()), _articles(spark), RUN, config)
     # Today's forecast: only what is on sale today, and Sundays are closed.
     out = result.forecast.toPandas()
     assert set(out.article_id) == {"STEADY"}

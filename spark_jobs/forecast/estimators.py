@@ -19,7 +19,7 @@ SEASON = 7
 
 # Level estimators, all "units per open day". The ensemble averages them with weights
 # from their pooled backtest error (see fit_weights); one of them, the anchor, sets the
-# total (see forecast.anchor_ratio).
+# total (see ensemble.anchor_ratio).
 ESTIMATORS = (
     "mean_7",
     "mean_28",
@@ -114,9 +114,10 @@ def _finite_or_mean(value: float, y: np.ndarray) -> float:
 
 # -- intermittent-demand models: statsforecast's CrostonClassic, CrostonSBA and TSB -------
 # The same recursions as statsforecast.models (_ses_forecast, _croston_classic, _tsb),
-# operation for operation, so the numbers are identical (tests/unit/test_forecast_models.py
-# compares them on random series). statsforecast itself is not imported on the nightly
-# path: its import (numba) costs every Spark Python worker seconds of CPU.
+# operation for operation, so the numbers are identical
+# (tests/unit/forecast/test_estimators.py compares them on random series).
+# statsforecast itself is not imported on the nightly path: its import (numba) costs
+# every Spark Python worker seconds of CPU.
 def ses_forecast(x: np.ndarray, alpha: float) -> float:
     """One-step-ahead forecast of simple exponential smoothing started at ``x[0]``:
     s_0 = x_0, s_i = alpha * x_(i-1) + (1 - alpha) * s_(i-1), forecast alpha * x_last + (1 - alpha) * s_last."""
@@ -249,7 +250,7 @@ def fit_weights(
     minimised by iteratively reweighted least squares. The total constraint keeps the
     fitted total on target (the L1 optimum alone is a median and under-forecasts skewed
     demand); the convex constraint makes the mix a weighted average of the estimators,
-    which only splits a total that is set elsewhere (see ``forecast.anchor_ratio``).
+    which only splits a total that is set elsewhere (see ``ensemble.anchor_ratio``).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)

@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs import fc_models, forecast
+from spark_jobs.forecast import job, run, series
+from spark_jobs.forecast.config import ForecastConfig
+from spark_jobs.forecast.ensemble import forecast_origin
+from spark_jobs.forecast.estimators import ESTIMATORS
 
 RUN = dt.date(2024, 3, 31)
 
@@ -41,7 +44,7 @@ def test_seasonal_naive_repeats_last_week(spark):
     # Article A sells 1..7 units Mon..Sun every week of March: the forecast repeats it.
     days = [RUN - dt.timedelta(days=d) for d in range(27, -1, -1)]
     rows = [("A", d, float(d.weekday() + 1)) for d in days]
-    out = forecast.seasonal_naive_forecast(
+    out = run.seasonal_naive_forecast(
         _daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=14
     )
     expected = spark.createDataFrame(
@@ -60,7 +63,7 @@ def test_seasonal_naive_repeats_last_week(spark):
 def test_every_sellable_article_is_forecast_and_zero_days_are_filled(spark):
     rows = [("A", RUN - dt.timedelta(days=7), 5.0), ("A", RUN - dt.timedelta(days=20), 2.0)]
     articles = _articles(spark, ["A", "NEW", "GONE"], sellable=[True, True, False])
-    out = forecast.seasonal_naive_forecast(
+    out = run.seasonal_naive_forecast(
         _daily_sales(spark, rows), articles, RUN, horizon=7
     ).toPandas()
     assert set(out.article_id) == {"A", "NEW"}
@@ -80,7 +83,7 @@ def test_sales_after_the_run_date_are_ignored(spark):
     rows = [("A", RUN - dt.timedelta(days=d), 1.0) for d in range(14)] + [
         ("A", RUN + dt.timedelta(days=1), 99.0)
     ]
-    out = forecast.seasonal_naive_forecast(
+    out = run.seasonal_naive_forecast(
         _daily_sales(spark, rows), _articles(spark, ["A"]), RUN, horizon=3
     )
     assert [r.units_p50 for r in out.collect()] == [1.0, 1.0, 1.0]
@@ -88,7 +91,7 @@ def test_sales_after_the_run_date_are_ignored(spark):
 
 def test_bad_horizon_is_rejected(spark):
     with pytest.raises(ValueError, match="horizon"):
-        forecast.seasonal_naive_forecast(
+        run.seasonal_naive_forecast(
             _daily_sales(spark, [("A", RUN, 1.0)]), _articles(spark, ["A"]), RUN, 0
         )
 
@@ -129,7 +132,7 @@ def _shop_articles(spark):
 def test_shop_calendar_finds_closed_days_and_weekdays():
     sales, closed = _shop()
     totals = sales.groupby("sale_date", as_index=False)["units"].sum()
-    calendar = forecast.shop_calendar(totals, RUN)
+    calendar = series.shop_calendar(totals, RUN)
     assert calendar.closed_weekdays == (5,)
     assert closed <= calendar.closed_days
     assert calendar.open_weekdays == 6
@@ -139,16 +142,16 @@ def test_shop_calendar_finds_closed_days_and_weekdays():
 def test_weekday_profile_is_zero_on_closed_weekdays_and_averages_one():
     sales, _ = _shop()
     totals = sales.groupby("sale_date", as_index=False)["units"].sum()
-    calendar = forecast.shop_calendar(totals, RUN)
-    profile = forecast.weekday_profile(totals, calendar, RUN, 91)
+    calendar = series.shop_calendar(totals, RUN)
+    profile = series.weekday_profile(totals, calendar, RUN, 91)
     assert profile[5] == 0.0
     assert np.delete(profile, 5).mean() == pytest.approx(1.0)
 
 
 def test_run_forecast_with_backtest(spark):
     sales, _ = _shop()
-    config = forecast.ForecastConfig(horizon=14, fit_windows=2, backtest_origins=3)
-    result = forecast.run_forecast(spark.createDataFrame(sales), _shop_articles(spark), RUN, config)
+    config = ForecastConfig(horizon=14, fit_windows=2, backtest_origins=3)
+    result = run.run_forecast(spark.createDataFrame(sales), _shop_articles(spark), RUN, config)
     out = result.forecast.toPandas()
     assert sorted(out.article_id.unique()) == ["NEW", "RARE", "STEADY", "UNSOLD"]
     assert len(out) == 4 * 14
@@ -195,11 +198,11 @@ def test_run_forecast_with_backtest(spark):
 
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="horizon"):
-        forecast.ForecastConfig(horizon=0)
+        ForecastConfig(horizon=0)
     with pytest.raises(ValueError, match="backtest"):
-        forecast.ForecastConfig(backtest_origins=-1)
+        ForecastConfig(backtest_origins=-1)
     with pytest.raises(ValueError, match="total_anchor"):
-        forecast.ForecastConfig(total_anchor="mean_3")
+        ForecastConfig(total_anchor="mean_3")
 
 
 class _FlatWeek:
@@ -213,8 +216,8 @@ def _feature_rows(origin, levels, anchors, actual_per_day, n_hist=200, horizon=2
     """Feature rows of one origin: every estimator at ``levels[i]``, except the anchor
     (the default ``total_anchor``) at ``anchors[i]``; ``actual_per_day`` None for the
     forecast origin."""
-    k = len(fc_models.ESTIMATORS)
-    anchor = fc_models.ESTIMATORS.index(forecast.ForecastConfig().total_anchor)
+    k = len(ESTIMATORS)
+    anchor = ESTIMATORS.index(ForecastConfig().total_anchor)
     rows = []
     for i, level in enumerate(levels):
         est = [float(level)] * k
@@ -237,18 +240,18 @@ def test_the_anchor_sets_the_total_and_the_weights_split_it():
     bias_ratio x 1.2 x the anchor's total at the origin (weights fitted to hit the fit
     windows' total would have doubled it), split over articles as their levels are; a
     new article's cold-start level is left alone."""
-    config = forecast.ForecastConfig(horizon=28, fit_windows=3, bias_ratio=0.95)
+    config = ForecastConfig(horizon=28, fit_windows=3, bias_ratio=0.95)
     origin = RUN
     rng = np.random.default_rng(5)
     levels = rng.gamma(2.0, 3.0, 60)
     rows = []
-    for fit_origin in forecast.fit_origins(origin, config):
+    for fit_origin in series.fit_origins(origin, config):
         noisy = levels * rng.uniform(0.8, 1.2, len(levels))
         rows += _feature_rows(fit_origin, levels, levels / 2, 0.6 * noisy)  # 1.2 x anchor
     at_origin = _feature_rows(origin, 2 * levels, levels / 2, None)
     new = dict(at_origin[0], article_id="NEW", n_hist=5, mean_hist=4.0, is_new=True)
     features = pd.DataFrame(rows + at_origin + [new])
-    result = forecast.forecast_origin(features, origin, _FlatWeek(), config)
+    result = forecast_origin(features, origin, _FlatWeek(), config)
     models = result.frame["model"].to_numpy()
     ensemble = models == "shopguide_ensemble"
     assert ensemble.sum() == len(levels)
@@ -269,7 +272,7 @@ def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
     sales, _ = _shop(days=100)
     sales.to_parquet(inputs / "daily_sales.parquet")
     _shop_articles(spark).toPandas().to_parquet(inputs / "articles.parquet")
-    forecast.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
+    job.main(["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--backtest", "3"])
     out = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(out) == 4 * 7
     assert list(out.columns) == [
@@ -284,21 +287,21 @@ def test_main_reads_lake_inputs_and_writes_outputs(spark, tmp_path):
     assert list(metrics.columns) == [
         "run_date", "level", "model", "horizon", "wape", "mase", "bias", "interval_coverage"
     ]  # fmt: skip
-    forecast.main(
+    job.main(
         ["--lake", lake, "--run-date", str(RUN), "--horizon", "7", "--model", "seasonal_naive"]
     )
     again = spark.read.parquet(f"{lake}/run_date={RUN}/outputs/demand_forecast").toPandas()
     assert len(again) == 4 * 7 and set(again.model) == {"seasonal_naive_7"}
     with pytest.raises(SystemExit, match="at least 3"):
-        forecast.main(["--lake", lake, "--run-date", str(RUN), "--backtest", "2"])
+        job.main(["--lake", lake, "--run-date", str(RUN), "--backtest", "2"])
 
 
 def test_a_shop_without_sales_gets_zero_forecasts(spark):
     empty = spark.createDataFrame(
         [], "article_id string, sale_date date, units double, revenue double, customers long"
     )
-    config = forecast.ForecastConfig(horizon=7, fit_windows=1)
-    out = forecast.run_forecast(empty, _shop_articles(spark), RUN, config).forecast.toPandas()
+    config = ForecastConfig(horizon=7, fit_windows=1)
+    out = run.run_forecast(empty, _shop_articles(spark), RUN, config).forecast.toPandas()
     assert len(out) == 4 * 7
     assert (out.units_p90 == 0).all() and set(out.model) == {"no_sales"}
 
@@ -307,10 +310,10 @@ def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
     """Spark fits articles in hashed buckets; the rows must be exactly what the per-article
     function gives in one plain process, spread over all task slots (not one task)."""
     sales, _ = _shop()
-    config = forecast.ForecastConfig(horizon=14, fit_windows=2, buckets_per_task=3)
+    config = ForecastConfig(horizon=14, fit_windows=2, buckets_per_task=3)
     articles = _shop_articles(spark)
-    history = forecast.sales_history(spark.createDataFrame(sales), RUN, 200)
-    totals = forecast._group_totals(history, articles)
+    history = series.sales_history(spark.createDataFrame(sales), RUN, 200)
+    totals = run._group_totals(history, articles)
     shop = totals[totals.level == "shop"]
     assert shop.units.sum() == sales.units.sum()  # RETIRED is not sellable but was sold
     mugs = totals[(totals.level == "product_type") & (totals.key == "Mug")]
@@ -318,19 +321,19 @@ def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
     kitchen = totals[(totals.level == "department") & (totals.key == "Kitchen")]
     assert kitchen.set_index("sale_date").units.equals(mugs.set_index("sale_date").units)
     assert set(totals.level) == {"shop", "product_type", "department"} and totals.key.notna().all()
-    calendar = forecast.shop_calendar(shop[["sale_date", "units"]], RUN)
+    calendar = series.shop_calendar(shop[["sale_date", "units"]], RUN)
 
-    features = forecast.article_features(history, articles, calendar, RUN, config)
+    features = series.article_features(history, articles, calendar, RUN, config)
     assert features.rdd.getNumPartitions() == 2  # local[2]: one partition per slot
     got = features.toPandas().sort_values(["article_id", "origin"]).reset_index(drop=True)
 
-    origins = forecast.origins_for(RUN, config)
+    origins = series.origins_for(RUN, config)
     closed = np.array(sorted(calendar.closed_days), dtype="datetime64[D]")
     attrs = articles.toPandas().query("is_sellable")
     joined = attrs.merge(sales, on="article_id", how="left")
     want = pd.concat(
         [
-            forecast.article_rows(part, RUN, origins, closed, calendar.open_weekdays, config)
+            series.article_rows(part, RUN, origins, closed, calendar.open_weekdays, config)
             for _, part in joined.groupby("article_id")
         ],
         ignore_index=True,
@@ -342,4 +345,4 @@ def test_bucketed_features_match_per_article_rows_and_use_every_slot(spark):
     np.testing.assert_allclose(np.stack(got.est), np.stack(want.est))
     assert got.demand_class.tolist() == want.demand_class.tolist()
     with pytest.raises(ValueError, match="buckets_per_task"):
-        forecast.ForecastConfig(buckets_per_task=0)
+        ForecastConfig(buckets_per_task=0)

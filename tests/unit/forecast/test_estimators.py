@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spark_jobs import fc_models as m
+from spark_jobs.forecast import estimators as m
 
 
 def test_baselines():
