@@ -30,7 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every task's progress")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_generate(sub)
+    _add_run_commands(sub)
+    _add_customer_commands(sub)
+    _add_report_commands(sub)
+    _add_evaluate(sub)
+    return parser
 
+
+def _add_generate(sub) -> None:
     gen = sub.add_parser("generate", help="write a synthetic shop in the H&M Kaggle schema")
     gen.add_argument(
         "--out", required=True, help="directory for articles/customers/transactions.parquet"
@@ -42,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--catalogue", help="reuse a real H&M articles.parquet as the catalogue")
 
+
+def _add_run_commands(sub) -> None:
+    """``run`` (one date) and ``backfill`` (a range of dates)."""
     run = sub.add_parser(
         "run", help="run the nightly pipeline's tasks for one date, outside the scheduler"
     )
@@ -69,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
     back.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
 
+
+def _add_customer_commands(sub) -> None:
+    """``forget``, ``export email`` and ``suppress``: what customers asked for or receive."""
     forget = sub.add_parser(
         "forget",
         help="remove a customer from raw, marts and every published table (and from later loads)",
@@ -99,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     supp.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
 
+
+def _add_report_commands(sub) -> None:
+    """``report``, ``summary`` and ``fingerprint`` of a published run."""
     rep = sub.add_parser(
         "report",
         help="(re)build a run's HTML report (var/reports/runs/D/index.html); print its path",
@@ -116,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fp.add_argument("--date", type=_date, help="default: the latest published run")
 
+
+def _add_evaluate(sub) -> None:
+    """``evaluate recs`` and ``evaluate forecast``: offline quality on real data."""
     ev = sub.add_parser("evaluate", help="offline evaluation of the models on real data")
     ev_sub = ev.add_subparsers(dest="what", required=True, metavar="WHAT")
     recs = ev_sub.add_parser("recs", help="recommendation quality vs baselines")
@@ -143,7 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--horizon", type=int, default=28)
     fc.add_argument("--top", type=int, help="only the N articles with the most units in training")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
-    return parser
 
 
 def cmd_generate(args) -> int:

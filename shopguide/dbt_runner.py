@@ -168,6 +168,12 @@ def run_dbt(
 
     results = _node_results(outcome.result)
     where = f"dbt {' '.join(command)} (run_date {run_date}, target {settings.warehouse_kind})"
+    _raise_on_failure(outcome, results, where, target_path, log_path)
+    return results
+
+
+def _raise_on_failure(outcome, results: list[dict], where: str, target_path, log_path) -> None:
+    """Raise :class:`DbtError` when dbt could not run, or listing each failing node."""
     if outcome.exception is not None:
         raise DbtError(
             f"{where} could not run: {_one_line(outcome.exception)}\n  log: {log_path / 'dbt.log'}",
@@ -198,7 +204,6 @@ def run_dbt(
             ),
             results,
         )
-    return results
 
 
 def build_models(settings: Settings, run_date: str, extra_vars: dict | None = None) -> list[dict]:

@@ -213,46 +213,13 @@ def recommendation_performance(wh: Warehouse, run_date: date, days: list[date]) 
     columns = list(RECOMMENDATION_PERFORMANCE_COLUMNS)
     if not days:
         return pd.DataFrame(columns=columns)
-    recs = qualified(PUBLISHED_SCHEMA, "recommendations")
     tx = qualified(RAW_SCHEMA, "transactions")
     has_model = "model" in wh.columns(PUBLISHED_SCHEMA, "recommendations")
-    model = "r.model" if has_model else "'published'"
-    marks, params = _date_list(wh, days)
-    lists = [
-        f"SELECT r.run_date, r.customer_id, r.article_id, {_family_sql('r.reason')} AS family, "
-        f"{model} AS list_name, 1 AS is_published FROM {recs} AS r WHERE r.run_date IN ({marks})"
-    ]
-    list_params = list(params)
-    if wh.table_exists(OUTPUTS_SCHEMA, BASELINE_TABLE):
-        base = qualified(OUTPUTS_SCHEMA, BASELINE_TABLE)
-        lists.append(
-            f"SELECT b.run_date, b.customer_id, b.article_id, 'baseline' AS family, "
-            f"'baseline:' || m.list_model AS list_name, 0 AS is_published FROM {base} AS b "
-            f"JOIN ({_BASELINE_LIST_MODEL.format(base=base)}) AS m ON m.run_date = b.run_date "
-            f"WHERE b.run_date IN ({marks}) AND EXISTS (SELECT 1 FROM {recs} AS r "
-            "WHERE r.run_date = b.run_date AND r.customer_id = b.customer_id)"
-        )
-        list_params += params
+    lists, list_params = _lists_sql(wh, days, "r.model" if has_model else "'published'")
     d = f"CAST({wh.param} AS DATE)"
-    measures = (
-        "count(DISTINCT customer_id) AS customers, count(*) AS pairs, sum(hit) AS hits, "
-        "count(DISTINCT CASE WHEN hit = 1 THEN customer_id END) AS converted_customers, "
-        "sum(units) AS units, sum(revenue) AS revenue"
-    )
-    sliced = [
-        ("'all'", "is_published = 1"),
-        ("'model:' || list_name", "is_published = 1"),
-        ("'reason:' || family", "is_published = 1"),
-        ("'cold_start'", "is_published = 1 AND cold = 1"),
-        ("list_name", "is_published = 0"),
-    ]
-    union = " UNION ALL ".join(
-        f"SELECT run_date, window_days, {name} AS slice, {measures} FROM scored WHERE {where} "
-        "GROUP BY run_date, window_days, 3"
-        for name, where in sliced
-    )
+    union = _slices_sql()
     sql = f"""
-    WITH lists AS ({" UNION ALL ".join(lists)}),
+    WITH lists AS ({lists}),
     windows AS ({_windows_sql()}),
     first_buys AS (
         SELECT customer_id, min(t_dat) AS first_day FROM {tx}
@@ -294,6 +261,52 @@ def recommendation_performance(wh: Warehouse, run_date: date, days: list[date]) 
             f"model:{models.get(r, 'unknown')}" for r in df.loc[published, "run_date"]
         ]
     return finish_recommendation_rows(df, run_date)
+
+
+def _lists_sql(wh: Warehouse, days: list[date], model: str) -> tuple[str, list]:
+    """The published lists of ``days`` (``model`` names each row's list) and, when logged,
+    the baseline lists of the same customers: one SELECT and its parameters."""
+    recs = qualified(PUBLISHED_SCHEMA, "recommendations")
+    marks, params = _date_list(wh, days)
+    lists = [
+        f"SELECT r.run_date, r.customer_id, r.article_id, {_family_sql('r.reason')} AS family, "
+        f"{model} AS list_name, 1 AS is_published FROM {recs} AS r WHERE r.run_date IN ({marks})"
+    ]
+    list_params = list(params)
+    if wh.table_exists(OUTPUTS_SCHEMA, BASELINE_TABLE):
+        base = qualified(OUTPUTS_SCHEMA, BASELINE_TABLE)
+        lists.append(
+            f"SELECT b.run_date, b.customer_id, b.article_id, 'baseline' AS family, "
+            f"'baseline:' || m.list_model AS list_name, 0 AS is_published FROM {base} AS b "
+            f"JOIN ({_BASELINE_LIST_MODEL.format(base=base)}) AS m ON m.run_date = b.run_date "
+            f"WHERE b.run_date IN ({marks}) AND EXISTS (SELECT 1 FROM {recs} AS r "
+            "WHERE r.run_date = b.run_date AND r.customer_id = b.customer_id)"
+        )
+        list_params += params
+    return " UNION ALL ".join(lists), list_params
+
+
+def _slices_sql() -> str:
+    """The measures of the scored pairs per run date, window and slice (all, per model,
+    per reason family, cold start, each baseline list)."""
+    measures = (
+        "count(DISTINCT customer_id) AS customers, count(*) AS pairs, sum(hit) AS hits, "
+        "count(DISTINCT CASE WHEN hit = 1 THEN customer_id END) AS converted_customers, "
+        "sum(units) AS units, sum(revenue) AS revenue"
+    )
+    sliced = [
+        ("'all'", "is_published = 1"),
+        ("'model:' || list_name", "is_published = 1"),
+        ("'reason:' || family", "is_published = 1"),
+        ("'cold_start'", "is_published = 1 AND cold = 1"),
+        ("list_name", "is_published = 0"),
+    ]
+    union = " UNION ALL ".join(
+        f"SELECT run_date, window_days, {name} AS slice, {measures} FROM scored WHERE {where} "
+        "GROUP BY run_date, window_days, 3"
+        for name, where in sliced
+    )
+    return union
 
 
 def finish_recommendation_rows(df: pd.DataFrame, run_date: date) -> pd.DataFrame:

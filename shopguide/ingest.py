@@ -261,29 +261,15 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     articles = check_articles(data.articles, files.get("articles", settings.source))
     customers = check_customers(source_customers, files.get("customers", settings.source))
 
-    known = set(articles.good["article_id"].dropna())
-    if wh.table_exists(RAW_SCHEMA, "articles"):
-        known |= set(
-            wh.query_df(f"SELECT article_id FROM {qualified(RAW_SCHEMA, 'articles')}")["article_id"]
-        )
+    known = _known_articles(wh, articles.good)
 
     tx = source_tx.copy()
     tx["t_dat"] = pd.to_datetime(tx["t_dat"], errors="coerce")
     if "quantity" not in tx:
         tx["quantity"] = 1
     start, end = load_window(wh, run_date)
-    # Rows after the run date are later days' business (a backfill reads today's file):
-    # not loaded. A row dated more than FUTURE_DAYS after the run date cannot be real:
-    # checked, and quarantined. The run date decides, never the wall clock, so the same
-    # file and run date load the same rows on any day.
     latest_possible = end + timedelta(days=FUTURE_DAYS)
-    in_window = (
-        tx["t_dat"].isna()
-        | (tx["t_dat"] <= pd.Timestamp(end))
-        | (tx["t_dat"] > pd.Timestamp(latest_possible))
-    )
-    if start is not None:
-        in_window &= tx["t_dat"].isna() | (tx["t_dat"] >= pd.Timestamp(start))
+    in_window = _in_load_window(tx["t_dat"], start, end, latest_possible)
     transactions = check_transactions(
         tx[in_window],
         known,
@@ -323,6 +309,52 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     )
     quarantine.insert(0, "run_date", date.fromisoformat(run_date))
 
+    _write_raw(wh, good_articles, good_customers, good_tx, days, quarantine, run_date)
+    return {
+        "articles": len(good_articles),
+        "customers": len(good_customers),
+        "transactions": len(good_tx),
+        "quarantined": len(quarantine),
+        "repaired": {**articles.repaired, **customers.repaired},
+        "forgotten_customers_dropped": forgotten,
+        "window_start": None if start is None else start.isoformat(),
+        "window_end": end.isoformat(),
+        # What the source's documented cleaning removed, and facts worth a log line.
+        "source_dropped": dict(getattr(data, "dropped", {}) or {}),
+        "source_notes": list(getattr(data, "notes", []) or []),
+    }
+
+
+def _known_articles(wh, good_articles: pd.DataFrame) -> set:
+    """Article ids a transaction may name: this load's good articles and those loaded before."""
+    known = set(good_articles["article_id"].dropna())
+    if wh.table_exists(RAW_SCHEMA, "articles"):
+        known |= set(
+            wh.query_df(f"SELECT article_id FROM {qualified(RAW_SCHEMA, 'articles')}")["article_id"]
+        )
+    return known
+
+
+def _in_load_window(t_dat: pd.Series, start: date | None, end: date, latest_possible: date):
+    """Which transactions this run checks: those of the load window, undated ones, and
+    impossible ones.
+
+    Rows after the run date are later days' business (a backfill reads today's file):
+    not loaded. A row dated more than FUTURE_DAYS after the run date cannot be real:
+    checked, and quarantined. The run date decides, never the wall clock, so the same
+    file and run date load the same rows on any day.
+    """
+    in_window = (
+        t_dat.isna() | (t_dat <= pd.Timestamp(end)) | (t_dat > pd.Timestamp(latest_possible))
+    )
+    if start is not None:
+        in_window &= t_dat.isna() | (t_dat >= pd.Timestamp(start))
+    return in_window
+
+
+def _write_raw(wh, good_articles, good_customers, good_tx, days, quarantine, run_date: str) -> None:
+    """Upsert articles and customers, replace the window's days of transactions and the
+    run's quarantine rows, in one transaction."""
     with_load = lambda cols: {**cols, LOAD_COLUMN: "DATE"}  # noqa: E731
     with wh.transaction() as con:
         wh.replace_rows(
@@ -356,19 +388,6 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
             [date.fromisoformat(run_date)],
             con,
         )
-    return {
-        "articles": len(good_articles),
-        "customers": len(good_customers),
-        "transactions": len(good_tx),
-        "quarantined": len(quarantine),
-        "repaired": {**articles.repaired, **customers.repaired},
-        "forgotten_customers_dropped": forgotten,
-        "window_start": None if start is None else start.isoformat(),
-        "window_end": end.isoformat(),
-        # What the source's documented cleaning removed, and facts worth a log line.
-        "source_dropped": dict(getattr(data, "dropped", {}) or {}),
-        "source_notes": list(getattr(data, "notes", []) or []),
-    }
 
 
 def _with_first_seen(

@@ -315,6 +315,59 @@ def _realized(page: Page, wh: Warehouse, run_date: str) -> None:
 
 def _demand(page: Page, wh: Warehouse, run_date: str) -> None:
     day = date.fromisoformat(run_date)
+    forecast, actual, dept = _demand_data(wh, run_date, day)
+    if forecast.empty:
+        title = "Demand: actual and forecast"
+        page.chart("demand-shop", _empty(title, "no forecast published for this run"), title, False)
+        return
+    for frame, column in ((forecast, "forecast_date"), (actual, "sale_date")):
+        if not frame.empty:
+            frame[column] = pd.to_datetime(frame[column])
+
+    fig, ax = _figure(9.0, 3.4)
+    _demand_panel(
+        ax, forecast, actual, f"Shop: actual units (last {ACTUAL_DAYS} days) and forecast", day
+    )
+    ax.legend(fontsize=7)
+    ax.set_ylabel("units per day")
+    fig.autofmt_xdate()
+    page.chart(
+        "demand-shop",
+        _png(fig),
+        "Shop demand: actual and forecast (band: sum of the articles' p10 and p90)",
+        True,
+    )
+
+    forecast["department"] = forecast["article_id"].map(dept).fillna("(unknown)")
+    if not actual.empty:
+        actual["department"] = actual["article_id"].map(dept).fillna("(unknown)")
+    order = (forecast.groupby("department")["units_p50"].sum().sort_values(ascending=False).index)[
+        :MAX_DEPARTMENTS
+    ]
+    _demand_panels(
+        page,
+        "demand-departments",
+        f"Each department (the {len(order)} with the most forecast units): actual and forecast",
+        (forecast, actual, day),
+        "department",
+        order,
+        lambda name: str(name)[:40],
+    )
+    top = forecast.groupby("article_id")["units_p50"].sum().nlargest(TOP_ARTICLES).index
+    _demand_panels(
+        page,
+        "demand-top-articles",
+        f"The top {len(top)} articles by forecast units: actual and forecast with p10-p90",
+        (forecast, actual, day),
+        "article_id",
+        top,
+        lambda article: f"article {article}",
+    )
+
+
+def _demand_data(wh: Warehouse, run_date: str, day: date) -> tuple:
+    """This run's forecast, the last ACTUAL_DAYS of actual units per article and day, and
+    each article's department (a Series by article_id)."""
     forecast = _query(
         wh,
         PUBLISHED_SCHEMA,
@@ -335,84 +388,47 @@ def _demand(page: Page, wh: Warehouse, run_date: str) -> None:
     departments = _query(
         wh, RAW_SCHEMA, "articles", "SELECT DISTINCT article_id, department_name FROM {t}"
     )
-    if forecast.empty:
-        title = "Demand: actual and forecast"
-        page.chart("demand-shop", _empty(title, "no forecast published for this run"), title, False)
-        return
-    for frame, column in ((forecast, "forecast_date"), (actual, "sale_date")):
-        if not frame.empty:
-            frame[column] = pd.to_datetime(frame[column])
     dept = (
         departments.drop_duplicates("article_id").set_index("article_id")["department_name"]
         if not departments.empty
         else pd.Series(dtype=object)
     )
+    return forecast, actual, dept
 
-    def panel(ax, fc: pd.DataFrame, act: pd.DataFrame, title: str) -> None:
-        f = fc.groupby("forecast_date")[["units_p10", "units_p50", "units_p90"]].sum()
-        if not act.empty:
-            a = act.groupby("sale_date")["units"].sum()
-            a = a.reindex(pd.date_range(day - timedelta(days=ACTUAL_DAYS - 1), day), fill_value=0)
-            ax.plot(a.index, a.to_numpy(), color="#34495e", linewidth=1, label="actual")
-        ax.fill_between(
-            f.index, f["units_p10"], f["units_p90"], color="#3498db", alpha=0.25, label="p10-p90"
-        )
-        ax.plot(f.index, f["units_p50"], color="#2980b9", linewidth=1.4, label="forecast p50")
-        ax.axvline(pd.Timestamp(day), color="#999", linestyle=":", linewidth=1)
-        ax.set_title(title, loc="left", fontsize=9)
-        ax.tick_params(labelsize=7)
 
-    fig, ax = _figure(9.0, 3.4)
-    panel(ax, forecast, actual, f"Shop: actual units (last {ACTUAL_DAYS} days) and forecast")
-    ax.legend(fontsize=7)
-    ax.set_ylabel("units per day")
-    fig.autofmt_xdate()
-    page.chart(
-        "demand-shop",
-        _png(fig),
-        "Shop demand: actual and forecast (band: sum of the articles' p10 and p90)",
-        True,
+def _demand_panel(ax, fc: pd.DataFrame, act: pd.DataFrame, title: str, day: date) -> None:
+    """Actual units (when any) and the forecast's p50 with its p10-p90 band, summed per day."""
+    f = fc.groupby("forecast_date")[["units_p10", "units_p50", "units_p90"]].sum()
+    if not act.empty:
+        a = act.groupby("sale_date")["units"].sum()
+        a = a.reindex(pd.date_range(day - timedelta(days=ACTUAL_DAYS - 1), day), fill_value=0)
+        ax.plot(a.index, a.to_numpy(), color="#34495e", linewidth=1, label="actual")
+    ax.fill_between(
+        f.index, f["units_p10"], f["units_p90"], color="#3498db", alpha=0.25, label="p10-p90"
     )
+    ax.plot(f.index, f["units_p50"], color="#2980b9", linewidth=1.4, label="forecast p50")
+    ax.axvline(pd.Timestamp(day), color="#999", linestyle=":", linewidth=1)
+    ax.set_title(title, loc="left", fontsize=9)
+    ax.tick_params(labelsize=7)
 
+
+def _demand_panels(page: Page, name: str, caption: str, data: tuple, column, keys, title) -> None:
+    """One small panel per value of ``column`` in ``keys``, three to a row.
+
+    ``data`` is (forecast, actual, run day); ``title(key)`` is a panel's title."""
     import matplotlib.pyplot as plt
 
-    forecast["department"] = forecast["article_id"].map(dept).fillna("(unknown)")
-    if not actual.empty:
-        actual["department"] = actual["article_id"].map(dept).fillna("(unknown)")
-    order = (forecast.groupby("department")["units_p50"].sum().sort_values(ascending=False).index)[
-        :MAX_DEPARTMENTS
-    ]
+    forecast, actual, day = data
     cols = 3
-    rows = -(-len(order) // cols)
+    rows = -(-len(keys) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.3 * rows), dpi=90, squeeze=False)
-    for ax, name in zip(axes.flat, order, strict=False):
-        act = actual[actual["department"] == name] if not actual.empty else actual
-        panel(ax, forecast[forecast["department"] == name], act, str(name)[:40])
-    for ax in list(axes.flat)[len(order) :]:
+    for ax, key in zip(axes.flat, keys, strict=False):
+        act = actual[actual[column] == key] if not actual.empty else actual
+        _demand_panel(ax, forecast[forecast[column] == key], act, title(key), day)
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_axis_off()
     fig.autofmt_xdate()
-    page.chart(
-        "demand-departments",
-        _png(fig),
-        f"Each department (the {len(order)} with the most forecast units): actual and forecast",
-        True,
-    )
-
-    top = forecast.groupby("article_id")["units_p50"].sum().nlargest(TOP_ARTICLES).index
-    rows = -(-len(top) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.3 * rows), dpi=90, squeeze=False)
-    for ax, article in zip(axes.flat, top, strict=False):
-        act = actual[actual["article_id"] == article] if not actual.empty else actual
-        panel(ax, forecast[forecast["article_id"] == article], act, f"article {article}")
-    for ax in list(axes.flat)[len(top) :]:
-        ax.set_axis_off()
-    fig.autofmt_xdate()
-    page.chart(
-        "demand-top-articles",
-        _png(fig),
-        f"The top {len(top)} articles by forecast units: actual and forecast with p10-p90",
-        True,
-    )
+    page.chart(name, _png(fig), caption, True)
 
 
 def _forecast_quality(page: Page, wh: Warehouse, run_date: str) -> None:
