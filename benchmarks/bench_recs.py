@@ -192,13 +192,19 @@ def run_speed(customers: int, articles: int, days: int, rank: int) -> dict:
     from shopguide.pipeline import prepare_inputs
     from shopguide.settings import load_settings
     from shopguide.sources import read_source
-    from spark_jobs import recommend as job
     from spark_jobs.common import get_spark, read_input
-    from spark_jobs.recs_als import article_matrix, fit_als, score_top_k, set_checkpoint_dir
-    from spark_jobs.recs_baseline import sellable_articles
-    from spark_jobs.recs_common import STEP_LOG, RecsConfig
-    from spark_jobs.recs_hybrid import interactions_as_of
-    from spark_jobs.recs_topk import top_k_dense
+    from spark_jobs.recommend import job
+    from spark_jobs.recommend.candidates.als import (
+        article_matrix,
+        fit_als,
+        score_top_k,
+        set_checkpoint_dir,
+    )
+    from spark_jobs.recommend.candidates.inputs import sellable_articles
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.state import interactions_as_of
+    from spark_jobs.recommend.timing import STEP_LOG
+    from spark_jobs.recommend.topk import top_k_dense
 
     out: dict = {"customers": customers, "articles": articles, "days": days, "rank": rank}
     with tempfile.TemporaryDirectory(prefix="shopguide-bench-recs-") as tmp_name:
@@ -287,10 +293,10 @@ def tune_als_movielens(grid: list[dict]) -> list[dict]:
     from shopguide.evaluation import split_random_per_user
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
-    from spark_jobs.recs_als import als_candidates, fit_als, set_checkpoint_dir
-    from spark_jobs.recs_baseline import top_k_per_customer
-    from spark_jobs.recs_common import RecsConfig
-    from spark_jobs.recs_metrics import ranking_metrics
+    from spark_jobs.recommend.baseline import top_k_per_customer
+    from spark_jobs.recommend.candidates.als import als_candidates, fit_als, set_checkpoint_dir
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.metrics import ranking_metrics
 
     data = read_source("movielens", DATA / "movielens-100k")
     train, _test = split_random_per_user(data.transactions, 0.25, 42)
@@ -335,10 +341,10 @@ def tune_ease_movielens(l2s: list[float]) -> list[dict]:
     from shopguide.evaluation import split_random_per_user
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark
-    from spark_jobs.recs_baseline import top_k_per_customer
-    from spark_jobs.recs_common import RecsConfig
-    from spark_jobs.recs_itemitem import fit_itemitem, itemitem_candidates
-    from spark_jobs.recs_metrics import ranking_metrics
+    from spark_jobs.recommend.baseline import top_k_per_customer
+    from spark_jobs.recommend.candidates.itemitem import fit_itemitem, itemitem_candidates
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.metrics import ranking_metrics
 
     data = read_source("movielens", DATA / "movielens-100k")
     train, _test = split_random_per_user(data.transactions, 0.25, 42)
@@ -378,7 +384,7 @@ def render_ease_tuning(rows: list[dict]) -> str:
         "",
         "`python benchmarks/bench_recs.py --tune-ease`: the same fit/validation split as the",
         "ALS search below (the test part is never looked at), EASE alone through the Spark",
-        "code of the nightly run (`spark_jobs/recs_itemitem.py`), unseen articles only.",
+        "code of the nightly run (`spark_jobs/recommend/candidates/itemitem.py`), unseen articles only.",
         "",
         "| itemitem_l2 | val nDCG@10 | val MAP@10 | seconds |",
         "|---|---|---|---|",
@@ -404,9 +410,14 @@ def run_topk_speed(customers: int, articles: int, per_customer: int, rank: int) 
     import pandas as pd
 
     from spark_jobs.common import get_spark
-    from spark_jobs.recs_als import article_matrix, fit_als, score_top_k, set_checkpoint_dir
-    from spark_jobs.recs_common import RecsConfig
-    from spark_jobs.recs_topk import top_k_dense
+    from spark_jobs.recommend.candidates.als import (
+        article_matrix,
+        fit_als,
+        score_top_k,
+        set_checkpoint_dir,
+    )
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.topk import top_k_dense
 
     rng = np.random.default_rng(42)
     n = customers * per_customer

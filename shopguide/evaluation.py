@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spark_jobs.recs_metrics import catalog_coverage, diversity, novelty, ranking_metrics
+from spark_jobs.recommend.metrics import catalog_coverage, diversity, novelty, ranking_metrics
 
 __all__ = ["ranking_metrics", "catalog_coverage", "novelty", "diversity", "evaluate_recs"]
 
@@ -102,10 +102,10 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
     from shopguide.pipeline import prepare_inputs
     from shopguide.sources import read_source
     from spark_jobs.common import get_spark, read_input
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_common import RecsConfig
-    from spark_jobs.recs_evaluate import article_type_series, evaluate_models
-    from spark_jobs.recs_hybrid import recommend
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.holdout import article_type_series, evaluate_models
+    from spark_jobs.recommend.lists import recommend
 
     k = int(args.k)
     if k < 1:

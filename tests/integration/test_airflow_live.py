@@ -382,7 +382,7 @@ def test_production_path_live(tmp_path, pg_databases, webhook):
 
         # -- 2. kill the recommend task from the API: its Spark application stops -------
         # spark-submit's JVM and the Python driver both carry the job file and this lake
-        recommend_driver = ("spark_jobs/recommend.py", str(home / "lake"))
+        recommend_driver = ("spark_jobs/recommend/job.py", str(home / "lake"))
         third = api.trigger(DAG, {"run_date": run_date})
         run_id = third["dag_run_id"]
 

@@ -1,8 +1,9 @@
-"""Baseline recommenders: recency-weighted popularity by customer group, and repurchase.
+"""Popularity candidates: recency-weighted popularity by customer group (segment, else
+age band, else the whole shop).
 
-Pure DataFrame -> DataFrame functions. Candidate frames share one shape:
-(customer_id, article_id, score, reason); ``top_k_per_customer`` turns candidates
-into ranked recommendations.
+Candidate frames share one shape: (customer_id, article_id, score, reason);
+:func:`spark_jobs.recommend.baseline.top_k_per_customer` turns candidates into ranked
+recommendations.
 """
 
 from __future__ import annotations
@@ -10,48 +11,22 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.candidates.inputs import decayed_purchases, sellable_articles
+from spark_jobs.recommend.columns import (
     AGE_BAND,
     ARTICLE_ID,
     CUSTOMER_ID,
-    IS_SELLABLE,
-    QUANTITY,
-    RANK,
     REASON,
     REASON_POPULAR_GLOBAL,
     REASON_POPULAR_SEGMENT,
-    REASON_REPURCHASE,
-    RECOMMENDATION_COLUMNS,
     SCORE,
     SEGMENT,
-    T_DAT,
-    RecsConfig,
 )
+from spark_jobs.recommend.config import RecsConfig
 
 GROUP_LEVEL = "group_level"
 GROUP_VALUE = "group_value"
 _GLOBAL = "global"
-
-
-def sellable_articles(articles: DataFrame) -> DataFrame:
-    """article_id of the articles the shop can sell today."""
-    return articles.where(F.coalesce(F.col(IS_SELLABLE), F.lit(False))).select(ARTICLE_ID)
-
-
-def decayed_purchases(transactions: DataFrame, run_date: str, half_life_days: float) -> DataFrame:
-    """Transactions of known customers up to the run date with a recency weight
-    ``units * 0.5 ** (days_ago / half_life)`` (column ``w``)."""
-    days_ago = F.datediff(F.to_date(F.lit(run_date)), F.col(T_DAT))
-    units = (
-        F.coalesce(F.col(QUANTITY).cast("double"), F.lit(1.0))
-        if QUANTITY in transactions.columns
-        else F.lit(1.0)
-    )
-    return (
-        transactions.where(F.col(CUSTOMER_ID).isNotNull() & (days_ago >= 0))
-        .withColumn("w", units * F.pow(F.lit(0.5), days_ago / F.lit(float(half_life_days))))
-        .select(CUSTOMER_ID, ARTICLE_ID, T_DAT, "w")
-    )
 
 
 def customer_groups(customers: DataFrame, transactions: DataFrame, config: RecsConfig) -> DataFrame:
@@ -149,67 +124,3 @@ def popularity_candidates(
     return groups.join(F.broadcast(pop), [GROUP_LEVEL, GROUP_VALUE]).select(
         CUSTOMER_ID, ARTICLE_ID, SCORE, reason.alias(REASON)
     )
-
-
-def repurchase_candidates(
-    transactions: DataFrame, articles: DataFrame, run_date: str, config: RecsConfig
-) -> DataFrame:
-    """Sellable articles each customer bought before, scored by recency-weighted
-    frequency, squashed into (1, 2) so they rank above popularity (score <= 1)."""
-    bought = decayed_purchases(transactions, run_date, config.repurchase_half_life_days)
-    agg = (
-        bought.join(sellable_articles(articles), ARTICLE_ID, "left_semi")
-        .groupBy(CUSTOMER_ID, ARTICLE_ID)
-        .agg(F.sum("w").alias("_w"))
-    )
-    return agg.select(
-        CUSTOMER_ID,
-        ARTICLE_ID,
-        repurchase_score(F.col("_w")).alias(SCORE),
-        F.lit(REASON_REPURCHASE).alias(REASON),
-    )
-
-
-def repurchase_score(weight):
-    """Recency-weighted purchase frequency squashed into (1, 2): above any popularity
-    score (<= 1), more weight ranks higher."""
-    return F.lit(1.0) + weight / (weight + F.lit(1.0))
-
-
-def top_k_per_customer(candidates: DataFrame, k: int) -> DataFrame:
-    """Rank candidates per customer: one row per article (its best score and that
-    score's reason), highest score first, ties by article_id; keep ranks 1..k."""
-    best = Window.partitionBy(CUSTOMER_ID, ARTICLE_ID).orderBy(F.col(SCORE).desc(), F.col(REASON))
-    deduped = candidates.withColumn("_b", F.row_number().over(best)).where(F.col("_b") == 1)
-    order = Window.partitionBy(CUSTOMER_ID).orderBy(F.col(SCORE).desc(), F.col(ARTICLE_ID))
-    return (
-        deduped.withColumn(RANK, F.row_number().over(order))
-        .where(F.col(RANK) <= k)
-        .select(
-            F.col(CUSTOMER_ID),
-            F.col(RANK).cast("int").alias(RANK),
-            F.col(ARTICLE_ID),
-            F.col(SCORE).cast("double").alias(SCORE),
-            F.col(REASON),
-        )
-        .select(*RECOMMENDATION_COLUMNS)
-    )
-
-
-def baseline_recommendations(
-    customers: DataFrame,
-    articles: DataFrame,
-    transactions: DataFrame,
-    run_date: str,
-    config: RecsConfig,
-) -> DataFrame:
-    """Top-K per customer in ``customers``: repurchase first, then group popularity."""
-    candidates = repurchase_candidates(transactions, articles, run_date, config).join(
-        customers.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi"
-    )
-    candidates = candidates.unionByName(
-        popularity_candidates(
-            customers, transactions, articles, run_date, config, per_customer=2 * config.top_k
-        )
-    )
-    return top_k_per_customer(candidates, config.top_k)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     COMPLEMENT_ARTICLE_ID,
     CUSTOMER_ID,
@@ -24,8 +24,8 @@ from spark_jobs.recs_common import (
     SCORE,
     SUPPORT,
     T_DAT,
-    RecsConfig,
 )
+from spark_jobs.recommend.config import RecsConfig
 
 
 def baskets(transactions: DataFrame, run_date: str, config: RecsConfig) -> DataFrame:

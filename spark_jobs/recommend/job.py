@@ -29,8 +29,8 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from spark_jobs.common import get_spark, job_arguments, read_input, write_output
-from spark_jobs.recs_baseline import baseline_recommendations
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.baseline import baseline_recommendations
+from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     CUSTOMER_ID,
     OUT_BASELINE_RECOMMENDATIONS,
@@ -40,10 +40,9 @@ from spark_jobs.recs_common import (
     OUT_SIMILAR_ARTICLES,
     RANK,
     RECOMMENDATION_COLUMNS,
-    STEP_LOG,
-    RecsConfig,
-    timed,
 )
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.timing import STEP_LOG, timed
 
 
 def _options(parser) -> None:
@@ -87,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.model == "baseline":
         recs = baseline_recommendations(customers, articles, transactions, args.run_date, config)
         write_output(recs, args.lake, args.run_date, OUT_RECOMMENDATIONS)
-        from spark_jobs.recs_baseline import popularity_candidates, top_k_per_customer
+        from spark_jobs.recommend.baseline import top_k_per_customer
+        from spark_jobs.recommend.candidates.popularity import popularity_candidates
 
         popular = top_k_per_customer(
             popularity_candidates(customers, transactions, articles, args.run_date, config),
@@ -101,9 +101,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
 
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_evaluate import holdout_metrics
-    from spark_jobs.recs_hybrid import fit_ranker, recommend, shift_date
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.holdout import holdout_metrics
+    from spark_jobs.recommend.lists import recommend
+    from spark_jobs.recommend.ranker import fit_ranker
+    from spark_jobs.recommend.state import shift_date
 
     ckpt = checkpoint_dir(args.lake, args.run_date)
     set_checkpoint_dir(spark, ckpt)
@@ -164,7 +166,7 @@ def degraded_ranker(config: RecsConfig):
     tests); otherwise None (the ranker is trained)."""
     if os.environ.get(DEGRADE_ENV, "") not in ("1", "true", "yes"):
         return None
-    from spark_jobs.recs_hybrid import Ranker
+    from spark_jobs.recommend.ranker import Ranker
 
     return Ranker(model=None, weights={f: -w for f, w in config.fallback_weights})
 

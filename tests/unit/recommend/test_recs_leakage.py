@@ -55,9 +55,9 @@ def _holdout_shop():
 @pytest.fixture(scope="module")
 def holdout(spark, tmp_path_factory):
     """holdout_metrics(customers, articles) on the shop's transactions, fixed-weight ranker."""
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_evaluate import holdout_metrics
-    from spark_jobs.recs_hybrid import fallback_ranker
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.holdout import holdout_metrics
+    from spark_jobs.recommend.ranker import fallback_ranker
 
     set_checkpoint_dir(spark, str(tmp_path_factory.mktemp("ckpt")))
     at_run_date, at_cut, with_launch, without_launch, transactions = _holdout_shop()
@@ -119,10 +119,10 @@ def test_nightly_holdout_equals_evaluate_recs_on_the_same_files(spark, tmp_path)
     from shopguide.pipeline import prepare_inputs
     from shopguide.sources import read_source
     from spark_jobs.common import read_input
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_asof import shop_as_of
-    from spark_jobs.recs_common import RecsConfig
-    from spark_jobs.recs_evaluate import holdout_metrics
+    from spark_jobs.recommend.asof import shop_as_of
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.config import RecsConfig
+    from spark_jobs.recommend.holdout import holdout_metrics
     from support import make_settings
 
     run_date, first_test_day = "2024-06-30", "2024-06-24"

@@ -1,12 +1,13 @@
-"""index_ids (spark_jobs/recs_als.py): the StringIndexer map equals the sorted row_number
-map it replaced, so ALS sees the same integer ids (and the recommender the same lists)."""
+"""index_ids (spark_jobs/recommend/candidates/als.py): the StringIndexer map equals the
+sorted row_number map it replaced, so ALS sees the same integer ids (and the recommender
+the same lists)."""
 
 from __future__ import annotations
 
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_als import index_ids
+from spark_jobs.recommend.candidates.als import index_ids
 
 
 def _window_map(df, id_col, idx_col):

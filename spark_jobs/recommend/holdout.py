@@ -1,7 +1,7 @@
 """Holdout evaluation of the recommender and its baselines (``model_metrics``).
 
 The nightly run (``recommend --evaluate``) and ``shopguide evaluate recs`` both call
-:func:`evaluate_models` on the lists :func:`spark_jobs.recs_hybrid.recommend` returns.
+:func:`evaluate_models` on the lists :func:`spark_jobs.recommend.lists.recommend` returns.
 """
 
 from __future__ import annotations
@@ -10,18 +10,20 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     CUSTOMER_ID,
     MODEL_METRICS_COLUMNS,
     PRODUCT_TYPE,
     SCORE,
     T_DAT,
-    RecsConfig,
-    timed,
 )
-from spark_jobs.recs_hybrid import Ranker, Recommendations, recommend, shift_date
-from spark_jobs.recs_metrics import catalog_coverage, diversity, novelty, ranking_metrics
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.lists import Recommendations, recommend
+from spark_jobs.recommend.metrics import catalog_coverage, diversity, novelty, ranking_metrics
+from spark_jobs.recommend.ranker import Ranker
+from spark_jobs.recommend.state import shift_date
+from spark_jobs.recommend.timing import timed
 
 MODELS = ("hybrid", "als", "popularity", "repurchase")
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs.recs_als import (
+from spark_jobs.recommend.candidates.als import (
     als_candidates,
     article_matrix,
     fit_als,
     score_top_k,
     set_checkpoint_dir,
 )
-from spark_jobs.recs_common import RecsConfig
-from spark_jobs.recs_topk import top_k_dense
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.topk import top_k_dense
 
 
 def test_top_k_dense_matches_full_sort():
@@ -95,7 +95,7 @@ def test_als_recommends_what_similar_customers_bought(spark, tmp_path):
 
 
 def test_als_scores_every_pair_and_zero_without_factors(spark):
-    from spark_jobs.recs_als import AlsFactors, als_lookup, als_scores
+    from spark_jobs.recommend.candidates.als import AlsFactors, als_lookup, als_scores
 
     users = spark.createDataFrame(
         [("c1", [1.0, 2.0]), ("c2", [0.5, -1.0])], "customer_id string, vector array<float>"
@@ -110,7 +110,7 @@ def test_als_scores_every_pair_and_zero_without_factors(spark):
 
 
 def test_fixed_order_dot_does_not_depend_on_the_batch():
-    from spark_jobs.recs_als import fixed_order_dot
+    from spark_jobs.recommend.candidates.als import fixed_order_dot
 
     rng = np.random.default_rng(8)
     a = rng.normal(size=(257, 25))

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_jobs.recs_common import STEP_LOG, RecsConfig
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.timing import STEP_LOG
 
 RUN_DATE = "2024-03-31"
 
@@ -148,8 +149,9 @@ def frames(spark):
 
 
 def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_path):
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_hybrid import fallback_ranker, recommend
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.lists import recommend
+    from spark_jobs.recommend.ranker import fallback_ranker
 
     set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
     customers, articles, transactions = frames
@@ -199,8 +201,8 @@ def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_p
 
 @pytest.mark.slow
 def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
-    from spark_jobs import recommend as job
     from spark_jobs.common import input_path, output_path
+    from spark_jobs.recommend import job
 
     customers, articles, transactions = frames
     lake = str(tmp_path / "lake")
@@ -257,7 +259,7 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
 
 
 def test_validation_repeat_share_counts_rebuys_of_customers_with_history(spark):
-    from spark_jobs.recs_hybrid import validation_repeat_share
+    from spark_jobs.recommend.ranker import validation_repeat_share
 
     schema = "t_dat date, customer_id string, article_id string"
     d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 8)
@@ -281,7 +283,7 @@ def test_validation_repeat_share_counts_rebuys_of_customers_with_history(spark):
 def test_repeats_follow_the_validation_window_not_the_history(spark):
     from types import SimpleNamespace
 
-    from spark_jobs.recs_hybrid import Ranker
+    from spark_jobs.recommend.ranker import Ranker
 
     config = RecsConfig(min_repeat_rate=0.01)
     rare_in_history = SimpleNamespace(repeat_rate=0.005)
@@ -294,8 +296,9 @@ def test_repeats_follow_the_validation_window_not_the_history(spark):
 
 
 def test_bought_articles_stay_candidates_unless_dropped(spark, frames, tmp_path):
-    from spark_jobs.recs_als import set_checkpoint_dir
-    from spark_jobs.recs_hybrid import build_state, candidate_features
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.features import candidate_features
+    from spark_jobs.recommend.state import build_state
 
     set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
     customers, articles, transactions = frames
@@ -345,7 +348,7 @@ def test_bought_articles_stay_candidates_unless_dropped(spark, frames, tmp_path)
 
 
 def test_customer_profiles_are_normalized_weighted_means_across_buckets(spark):
-    from spark_jobs.recs_content import customer_profiles
+    from spark_jobs.recommend.candidates.content import customer_profiles
 
     rng = np.random.default_rng(11)
     vecs = rng.normal(size=(6, 4)).astype(np.float32)
@@ -367,7 +370,7 @@ def test_customer_profiles_are_normalized_weighted_means_across_buckets(spark):
 
 
 def test_customer_buckets_keep_given_buckets_and_need_rows_otherwise(spark):
-    from spark_jobs.recs_common import BUCKET, customer_bucket, customer_buckets
+    from spark_jobs.recommend.buckets import BUCKET, customer_bucket, customer_buckets
 
     rows = [(f"c{c}", a) for c in range(20) for a in range(c % 4 + 1)]
     df = spark.createDataFrame(rows, "customer_id string, a long")
@@ -389,13 +392,13 @@ def test_customer_buckets_keep_given_buckets_and_need_rows_otherwise(spark):
 
 
 def test_positions_match_a_window_row_number():
-    from spark_jobs.recs_hybrid import _positions
+    from spark_jobs.recommend.features import positions
 
     rng = np.random.default_rng(2)
     groups = rng.integers(0, 7, 300)
     value = rng.integers(0, 5, 300).astype(float)  # many ties
     tie = rng.permutation(300)
-    got = _positions(groups, value, tie)
+    got = positions(groups, value, tie)
     frame = pd.DataFrame({"g": groups, "v": value, "t": tie})
     frame = frame.sort_values(["g", "v", "t"], ascending=[True, False, True])
     frame["want"] = frame.groupby("g").cumcount()
@@ -406,7 +409,9 @@ def test_ranked_lists_apply_score_type_cap_and_top_k_and_explain(spark):
     """The bucketed pass against a plain pandas reference of the same rules."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.recs_hybrid import FEATURES, SOURCES, Ranker, ranked_lists
+    from spark_jobs.recommend.features import FEATURES, SOURCES
+    from spark_jobs.recommend.lists import ranked_lists
+    from spark_jobs.recommend.ranker import Ranker
 
     rng = np.random.default_rng(4)
     n_articles = 60
@@ -505,7 +510,7 @@ def test_ranked_lists_apply_score_type_cap_and_top_k_and_explain(spark):
 def test_stable_uniform_draws_do_not_depend_on_row_order_or_partitions(spark):
     from pyspark.sql import functions as F
 
-    from spark_jobs.recs_common import stable_uniform
+    from spark_jobs.recommend.buckets import stable_uniform
 
     rows = [(f"c{i % 97}", f"a{i}") for i in range(4000)]
     df = spark.createDataFrame(rows, "customer_id string, article_id string")
@@ -528,7 +533,7 @@ def test_stable_uniform_draws_do_not_depend_on_row_order_or_partitions(spark):
 
 
 def test_outfit_complements_score_co_purchases_by_shrunk_lift_by_hand(spark):
-    from spark_jobs.recs_complements import outfit_complements
+    from spark_jobs.recommend.candidates.complements import outfit_complements
 
     articles = spark.createDataFrame(
         [

@@ -11,7 +11,7 @@ on MovieLens-100k EASE ranks better than Spark's implicit ALS (benchmarks/result
 On Spark: the Gram matrix X'X is summed from per-partition sparse products
 (``mapInPandas`` over customers, scipy in the workers), the n x n inverse is taken on
 the driver (n = the ``itemitem_max_articles`` most bought articles), and top-K scoring
-is :func:`spark_jobs.recs_topk.blocked_top_k` with sparse customer rows against the
+is :func:`spark_jobs.recommend.topk.blocked_top_k` with sparse customer rows against the
 broadcast columns of B: never a customers x articles cross join.
 """
 
@@ -24,8 +24,9 @@ import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, WEIGHT, RecsConfig
-from spark_jobs.recs_topk import (
+from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, WEIGHT
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.topk import (
     ITEM_ID,
     QUERY_EXCLUDE,
     QUERY_ID,

@@ -2,7 +2,7 @@
 
 Customer and article ids are mapped to dense integers (zipWithIndex over the sorted
 ids, so a rerun gives the same map), ALS is fit with a fixed seed and checkpointing,
-and top-K scoring goes through :func:`spark_jobs.recs_topk.blocked_top_k` over the
+and top-K scoring goes through :func:`spark_jobs.recommend.topk.blocked_top_k` over the
 sellable articles' factors.
 """
 
@@ -17,8 +17,9 @@ from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_common import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE, RecsConfig
-from spark_jobs.recs_topk import (
+from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, REASON, SCORE
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.topk import (
     ITEM_ID,
     QUERY_EXCLUDE,
     QUERY_ID,
@@ -48,9 +49,9 @@ def index_ids(df: DataFrame, id_col: str, idx_col: str) -> DataFrame:
     """(id_col, idx_col int) for the distinct ids of ``df``, numbered 0, 1, ... in sorted
     order (so a rerun gives the same map). MLlib's StringIndexer with ``alphabetAsc``
     numbers the sorted distinct labels in the JVM: the same map as a row_number over the
-    sorted ids (tests/unit/test_recommend_als.py), without a window over the whole table
-    on one partition (Spark warned "No Partition Defined for Window operation" each time);
-    ``rdd.zipWithIndex`` sent every id through Python and back."""
+    sorted ids (tests/unit/recommend/test_index_ids.py), without a window over the
+    whole table on one partition (Spark warned "No Partition Defined for Window operation"
+    each time); ``rdd.zipWithIndex`` sent every id through Python and back."""
     ids = df.select(id_col).where(F.col(id_col).isNotNull()).distinct()
     model = StringIndexer(
         inputCol=id_col, outputCol=idx_col, stringOrderType="alphabetAsc", handleInvalid="error"

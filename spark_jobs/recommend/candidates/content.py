@@ -26,8 +26,9 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.recs_als import VECTOR, article_matrix, score_top_k
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.buckets import customer_buckets
+from spark_jobs.recommend.candidates.als import VECTOR, article_matrix, score_top_k
+from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     CATEGORICAL_ATTRIBUTES,
     CUSTOMER_ID,
@@ -39,9 +40,8 @@ from spark_jobs.recs_common import (
     SCORE,
     SIMILAR_ARTICLE_ID,
     SIMILAR_ARTICLES_COLUMNS,
-    RecsConfig,
-    customer_buckets,
 )
+from spark_jobs.recommend.config import RecsConfig
 
 
 def content_pool(articles: DataFrame, config: RecsConfig) -> DataFrame:
@@ -119,7 +119,7 @@ def _similar_in_group(pdf, top_n: int, block_rows: int):
     """Top-n most similar articles (not itself) for every article of one index group."""
     import pandas as pd
 
-    from spark_jobs.recs_topk import top_k_dense
+    from spark_jobs.recommend.topk import top_k_dense
 
     # Sorted, so ties rank the same way on every run.
     pdf = pdf.sort_values(ARTICLE_ID, kind="mergesort")

@@ -7,13 +7,14 @@ import datetime as dt
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs.recs_baseline import baseline_recommendations, customer_groups, top_k_per_customer
-from spark_jobs.recs_common import (
+from spark_jobs.recommend.baseline import baseline_recommendations, top_k_per_customer
+from spark_jobs.recommend.candidates.popularity import customer_groups
+from spark_jobs.recommend.columns import (
     REASON_POPULAR_GLOBAL,
     REASON_POPULAR_SEGMENT,
     REASON_REPURCHASE,
-    RecsConfig,
 )
+from spark_jobs.recommend.config import RecsConfig
 
 RUN_DATE = "2024-01-10"
 D0 = dt.date(2024, 1, 10)
@@ -123,7 +124,7 @@ def test_top_k_keeps_best_reason_per_article(spark):
 
 def test_main_writes_recommendations_for_every_customer(spark, shop, tmp_path):
     from spark_jobs.common import input_path, output_path
-    from spark_jobs.recommend import main
+    from spark_jobs.recommend.job import main
 
     customers, articles, transactions = shop
     lake = str(tmp_path / "lake")

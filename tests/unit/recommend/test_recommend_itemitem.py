@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_jobs.recs_common import RecsConfig
-from spark_jobs.recs_itemitem import ease_weights, fit_itemitem, itemitem_candidates
-from spark_jobs.recs_topk import blocked_top_k, top_k_dense
+from spark_jobs.recommend.candidates.itemitem import ease_weights, fit_itemitem, itemitem_candidates
+from spark_jobs.recommend.config import RecsConfig
+from spark_jobs.recommend.topk import blocked_top_k, top_k_dense
 
 
 def test_ease_closed_form_equals_one_ridge_regression_per_article():
