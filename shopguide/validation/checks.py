@@ -191,7 +191,7 @@ def _outfit_complements() -> list:
     ]
 
 
-# Recommender metrics that are shares (spark_jobs/recs_metrics.py): 0..1. Novelty is
+# Recommender metrics that are shares (spark_jobs/recommend/metrics.py): 0..1. Novelty is
 # mean self-information in bits: 0 or more, above 1 for anything but best sellers.
 RATIO_METRICS = (
     "precision_at_k",

@@ -160,8 +160,8 @@ def articles_at(
     """(article_id, is_new) of the articles on sale at ``origin``, as the
     ``article_features`` mart would have said that day: listed by it (first_seen_date),
     sold within ``sellable_days`` before it or new and not sold yet
-    (:func:`spark_jobs.recs_asof.articles_as_of`, the recommender's rule too)."""
-    from spark_jobs.recs_asof import articles_as_of
+    (:func:`spark_jobs.recommend.asof.articles_as_of`, the recommender's rule too)."""
+    from spark_jobs.recommend.asof import articles_as_of
 
     sales = daily_sales.select(
         F.col("article_id").cast("string").alias("article_id"),
