@@ -11,7 +11,8 @@ import logging
 import sys
 from datetime import date
 
-from shopguide.settings import SOURCES, load_settings
+from shopguide.settings import load_settings
+from shopguide.sources.registry import SALES_SOURCE_NAMES, SOURCE_NAMES
 
 
 def _date(text: str) -> str:
@@ -59,7 +60,9 @@ def _add_run_commands(sub) -> None:
     run.add_argument(
         "--date", required=True, type=_date, help="run date: the day whose data is processed"
     )
-    run.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
+    run.add_argument(
+        "--source", choices=SOURCE_NAMES, help="default: SHOPGUIDE_SOURCE or generated"
+    )
     run.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
     run.add_argument(
         "--only", nargs="+", metavar="TASK", help="run only these tasks (in pipeline order)"
@@ -77,7 +80,9 @@ def _add_run_commands(sub) -> None:
     back.add_argument(
         "--to", dest="last", required=True, type=_date, help="last run date (inclusive)"
     )
-    back.add_argument("--source", choices=SOURCES, help="default: SHOPGUIDE_SOURCE or generated")
+    back.add_argument(
+        "--source", choices=SOURCE_NAMES, help="default: SHOPGUIDE_SOURCE or generated"
+    )
     back.add_argument("--path", help="source files; default: SHOPGUIDE_SOURCE_PATH")
 
 
@@ -139,9 +144,7 @@ def _add_evaluate(sub) -> None:
     ev = sub.add_parser("evaluate", help="offline evaluation of the models on real data")
     ev_sub = ev.add_subparsers(dest="what", required=True, metavar="WHAT")
     recs = ev_sub.add_parser("recs", help="recommendation quality vs baselines")
-    recs.add_argument(
-        "--source", required=True, choices=("hm", "online-retail", "movielens", "generated")
-    )
+    recs.add_argument("--source", required=True, choices=SOURCE_NAMES)
     recs.add_argument("--path", required=True)
     recs.add_argument("--train-end", type=_date, help="first day of the test window (time split)")
     recs.add_argument("--test-days", type=int, default=7)
@@ -152,7 +155,7 @@ def _add_evaluate(sub) -> None:
     recs.add_argument("--exclude-seen", action="store_true", help="never recommend training items")
     recs.add_argument("--json", action="store_true", help="print one JSON object")
     fc = ev_sub.add_parser("forecast", help="demand forecast quality vs baselines")
-    fc.add_argument("--source", required=True, choices=("hm", "online-retail", "generated"))
+    fc.add_argument("--source", required=True, choices=SALES_SOURCE_NAMES)
     fc.add_argument("--path", required=True)
     fc.add_argument(
         "--train-end",

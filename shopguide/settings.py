@@ -11,9 +11,10 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shopguide.sources.registry import SOURCE_NAMES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-SOURCES = ("generated", "hm", "online-retail", "movielens")
 RECOMMENDERS = ("hybrid", "baseline")
 
 
@@ -159,8 +160,8 @@ def load_settings(**overrides) -> Settings:
         raise ValueError(
             f"SHOPGUIDE_RECOMMENDER={settings.recommender!r}: choose one of {', '.join(RECOMMENDERS)}"
         )
-    if settings.source not in SOURCES:
+    if settings.source not in SOURCE_NAMES:
         raise ValueError(
-            f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}"
+            f"SHOPGUIDE_SOURCE={settings.source!r}: choose one of {', '.join(SOURCE_NAMES)}"
         )
     return settings.with_(**overrides) if overrides else settings

@@ -26,15 +26,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shopguide.sources import (
-    SourceData,
-    SourceError,
+from shopguide.sources.canonical import (
     canonical_articles,
     canonical_customers,
     canonical_transactions,
-    concat_frames,
     derive_missing_customers,
     empty_customers,
+)
+from shopguide.sources.data import SourceData
+from shopguide.sources.errors import SourceError
+from shopguide.sources.files import (
+    concat_frames,
     find_entity_files,
     read_table,
     require_columns,

@@ -31,18 +31,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopguide.sources import (
-    SourceData,
-    SourceError,
+from shopguide.sources.canonical import (
     canonical_articles,
     canonical_customers,
     canonical_transactions,
-    read_table,
-    require_directory,
-    to_float,
-    to_int,
-    to_text,
 )
+from shopguide.sources.coerce import to_float, to_int, to_text
+from shopguide.sources.data import SourceData
+from shopguide.sources.errors import SourceError
+from shopguide.sources.files import read_table, require_directory
 
 GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",

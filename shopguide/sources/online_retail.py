@@ -45,20 +45,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopguide.sources import (
-    CSV_SUFFIXES,
-    SourceData,
-    SourceError,
+from shopguide.sources.canonical import (
     canonical_articles,
     canonical_customers,
     canonical_transactions,
-    concat_frames,
-    read_table,
-    require_columns,
-    to_float,
-    to_id,
-    to_text,
 )
+from shopguide.sources.coerce import to_float, to_id, to_text
+from shopguide.sources.data import SourceData
+from shopguide.sources.errors import SourceError
+from shopguide.sources.files import CSV_SUFFIXES, concat_frames, read_table, require_columns
 
 # Description and Country may be missing (names and regions then stay null).
 REQUIRED = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID")
