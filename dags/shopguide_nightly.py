@@ -8,7 +8,7 @@ marts to the lake, then recommendations and demand forecasts → **load_outputs*
 the warehouse and build the published tables' candidates (dbt contracts) →
 **validate_outputs** → **publish** every table for the run date in one transaction.
 
-Each task calls `shopguide.pipeline.run_task(name, run_date)`: the same functions
+Each task calls `shopguide.run.run_task(name, run_date)`: the same functions
 `shopguide run` uses. **The run date** is, in this order: the `run_date` param
 (`airflow dags trigger shopguide_nightly -c '{"run_date": "2024-06-30"}'` or the
 trigger form), the data interval's start (the scheduled run: the previous day), the
@@ -65,7 +65,7 @@ PUBLISHED_ASSETS = [
 def _run_step(name: str) -> dict:
     """Run one pipeline task for the run's date (imports stay out of parse time)."""
     from shopguide.orchestration import accepts_volume_change, resolve_run_date
-    from shopguide.pipeline import run_task
+    from shopguide.run import run_task
     from shopguide.settings import load_settings
 
     context = get_current_context()

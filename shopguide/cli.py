@@ -214,7 +214,7 @@ def _run_tasks(settings, run_date: str, names: list[str], prefix: str = "") -> N
     a long run shows its progress."""
     import time
 
-    from shopguide.pipeline import run_task
+    from shopguide.run import run_task
 
     for i, name in enumerate(names, 1):
         print(f"{prefix}[{i}/{len(names)}] {name} ...", flush=True)
@@ -290,7 +290,7 @@ def cmd_backfill(args) -> int:
 
 
 def backfill_days(first: str, last: str) -> list[str]:
-    """Every date from ``first`` to ``last``, oldest first (what pipeline.backfill runs)."""
+    """Every date from ``first`` to ``last``, oldest first (what run.backfill runs)."""
     from datetime import timedelta
 
     start, end = date.fromisoformat(first), date.fromisoformat(last)

@@ -1,21 +1,20 @@
-"""The nightly run: one ordered list of task functions.
+"""The nightly run's tasks: one ordered list of task functions (:data:`STEPS`).
 
 Each task is ``task(settings, run_date) -> dict`` and is a transaction: it reads and
-writes the run date's partition only, and a rerun replaces what it wrote. The
-Airflow DAG, ``shopguide run`` and the tests all call :func:`run_task`; none of
-them re-implements a step.
+writes the run date's partition only, and a rerun replaces what it wrote.
+:func:`shopguide.run.run_task` runs one and logs it (the Airflow DAG, ``shopguide run``
+and the tests all call it).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from shopguide.faults import failpoint
+from shopguide.run_log import log, one_line, pipeline_runs_insert, task_runs
 from shopguide.schema import (
     CANDIDATE_SCHEMA,
     OUTPUTS_SCHEMA,
@@ -25,25 +24,12 @@ from shopguide.schema import (
     PUBLISHED_TABLES,
     SPARK_OUTPUTS,
 )
-from shopguide.settings import Settings, load_settings
+from shopguide.settings import Settings
 from shopguide.steps import TASK_GROUPS
 from shopguide.warehouse import delete_path, open_warehouse, qident, qualified, read_parquet
 
-log = logging.getLogger("shopguide.pipeline")
-
 # Outputs every run must produce; the others (metrics, article lists) may be absent.
 REQUIRED_SPARK_OUTPUTS = ("recommendations", "demand_forecast")
-
-TASK_RUNS_TABLE = "task_runs"  # private per-task log, folded into published.pipeline_runs
-TASK_RUNS_COLUMNS = {
-    "run_date": "DATE",
-    "task": "VARCHAR",
-    "status": "VARCHAR",
-    "started_at": "TIMESTAMP",
-    "finished_at": "TIMESTAMP",
-    "duration_seconds": "DOUBLE PRECISION",
-    "result": "VARCHAR",
-}
 
 # Marts exported for the Spark jobs: lake input name -> relation.
 SPARK_INPUT_RELATIONS = {
@@ -234,9 +220,9 @@ def publish(settings: Settings, run_date: str) -> dict:
     gate = quality_gate(settings, run_date)  # baseline fallback, volume checks
     ensure_published_tables(settings)
     wh = open_warehouse(settings)
-    task_runs = _task_runs(wh, run_date)
+    runs = task_runs(wh, run_date)
     finished = datetime.now(UTC).replace(tzinfo=None)
-    started = min((r["started_at"] for r in task_runs), default=finished)
+    started = min((r["started_at"] for r in runs), default=finished)
     row_counts = {
         table: int(
             wh.scalar(
@@ -247,9 +233,9 @@ def publish(settings: Settings, run_date: str) -> dict:
         )
         for table in PUBLISHED_TABLES
     }
-    durations = {r["task"]: round(float(r["duration_seconds"]), 2) for r in task_runs}
+    durations = {r["task"]: round(float(r["duration_seconds"]), 2) for r in runs}
     extra = [
-        _pipeline_runs_insert(
+        pipeline_runs_insert(
             wh,
             run_date,
             "success",
@@ -301,8 +287,8 @@ def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[
     try:  # after the commit: a failed copy must not fail a published run
         layer.update(write_bi_copy(settings))
     except Exception as exc:
-        log.warning("the BI file for %s was not written: %s", run_date, _one_line(exc))
-        layer["bi_file_error"] = _one_line(exc)
+        log.warning("the BI file for %s was not written: %s", run_date, one_line(exc))
+        layer["bi_file_error"] = one_line(exc)
     layer.update(_dbt_docs(settings, run_date))
     return published, layer
 
@@ -315,8 +301,8 @@ def _dbt_docs(settings: Settings, run_date: str) -> dict:
     try:
         return {"dbt_docs": str(generate_docs(settings, run_date))}
     except (DbtError, OSError) as exc:
-        log.warning("dbt docs for %s not written: %s", run_date, _one_line(exc))
-        return {"dbt_docs_error": _one_line(exc)}
+        log.warning("dbt docs for %s not written: %s", run_date, one_line(exc))
+        return {"dbt_docs_error": one_line(exc)}
 
 
 # -- the order ------------------------------------------------------------------------
@@ -347,91 +333,6 @@ STEPS: tuple[Step, ...] = tuple(
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
-def run_task(
-    name: str, run_date: str, settings: Settings | None = None, *, alert: bool = True, **kwargs
-) -> dict:
-    """Run one task for ``run_date``, log it in ``outputs.task_runs``; raise PipelineError on failure.
-
-    ``alert``: post a failure to the webhook here (``shopguide run``: the run stops at the
-    first failure, so once). The DAG passes False: a task attempt that fails may be
-    retried, so its run alerts once, from the DAG's failure notifier.
-    """
-    settings = settings or load_settings()
-    date.fromisoformat(run_date)  # a clear error for a malformed date, before any work
-    step = STEP_BY_NAME[name]
-    started = datetime.now(UTC).replace(tzinfo=None)
-    t0 = time.perf_counter()
-    log.info("shopguide %s for %s starting", name, run_date)
-    progress(settings, f"{run_date} {name} ...")
-    try:
-        result = step.func(settings, run_date, **kwargs)
-    except Exception as exc:
-        reason = _one_line(exc)
-        _record_task(
-            settings, run_date, name, "failed", started, time.perf_counter() - t0, {"error": reason}
-        )
-        _record_failed_run(settings, run_date, name, reason)
-        log.error("shopguide %s for %s failed: %s", name, run_date, reason)
-        progress(
-            settings, f"{run_date} {name} FAILED after {time.perf_counter() - t0:.1f} s: {reason}"
-        )
-        if alert:
-            notify_failure(settings, run_date, name, reason)
-        raise PipelineError(f"{name} failed for {run_date}: {reason}") from exc
-    _record_task(settings, run_date, name, "success", started, time.perf_counter() - t0, result)
-    log.info(
-        "shopguide %s for %s done in %.1fs: %s", name, run_date, time.perf_counter() - t0, result
-    )
-    progress(settings, f"{run_date} {name} done in {time.perf_counter() - t0:.1f} s")
-    return result
-
-
-def progress(settings: Settings, line: str) -> None:
-    """Append a task's start/end line to ``$SHOPGUIDE_REPORTS/progress.log`` (``make
-    demo`` follows it while Airflow runs the DAG). Bookkeeping only: never raises."""
-    try:
-        path = settings.reports_dir / "progress.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%H:%M:%S")
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(f"{stamp} {line}\n")
-    except OSError:
-        pass
-
-
-def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
-    """Run every task in order for one date (``shopguide run``, tests, benchmarks)."""
-    results = {}
-    for step in STEPS:
-        extra = {"data": data} if step.name == "ingest" and data is not None else {}
-        results[step.name] = run_task(step.name, run_date, settings, **extra)
-    return results
-
-
-def backfill(settings: Settings, first: str, last: str) -> list[str]:
-    """Run the pipeline for every date from ``first`` to ``last``, oldest first.
-
-    Each date's partitions are replaced, so a backfill over dates already published
-    produces each partition exactly once.
-    """
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    if end < start:
-        raise ValueError(f"backfill range is empty: {first} is after {last}")
-    done = []
-    for offset in range((end - start).days + 1):
-        day = (start + timedelta(days=offset)).isoformat()
-        run_pipeline(settings, day)
-        done.append(day)
-    return done
-
-
-def notify_failure(settings: Settings, run_date: str, task: str, reason: str) -> None:
-    """Send a failed task's reason to SHOPGUIDE_ALERT_WEBHOOK (a JSON POST), if set."""
-    from shopguide.alerts import send_alert
-
-    send_alert(settings.alert_webhook, run_date, task, reason)
-
-
 def prepare_inputs(settings: Settings, run_date: str, data) -> dict:
     """Ingest ``data``, build the marts and export the Spark inputs (used by evaluation)."""
     return {
@@ -441,91 +342,9 @@ def prepare_inputs(settings: Settings, run_date: str, data) -> dict:
     }
 
 
-# -- bookkeeping ------------------------------------------------------------------------
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if "\n" not in text else text.splitlines()[0] + " (…) " + text.splitlines()[-1]
-
-
 def _summary(result: dict) -> dict:
     """Keep the JSON-able parts of a validation result for XCom and the task log."""
     return json.loads(json.dumps(result, default=str))
-
-
-def _record_task(settings, run_date, task, status, started, seconds, result) -> None:
-    import pandas as pd
-
-    wh = open_warehouse(settings)
-    row = pd.DataFrame(
-        [
-            {
-                "run_date": date.fromisoformat(run_date),
-                "task": task,
-                "status": status,
-                "started_at": started,
-                "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                "duration_seconds": round(seconds, 3),
-                "result": json.dumps(result, default=str),
-            }
-        ]
-    )
-    with wh.transaction() as con:
-        wh.ensure_table(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, TASK_RUNS_COLUMNS)
-        wh.execute_in(
-            con,
-            f"DELETE FROM {qualified(OUTPUTS_SCHEMA, TASK_RUNS_TABLE)} WHERE run_date = CAST({wh.param} AS DATE) AND {qident('task')} = {wh.param}",
-            [run_date, task],
-        )
-        wh.insert_frame(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, row)
-
-
-def _task_runs(wh, run_date: str) -> list[dict]:
-    if not wh.table_exists(OUTPUTS_SCHEMA, TASK_RUNS_TABLE):
-        return []
-    df = wh.query_df(
-        f"SELECT * FROM {qualified(OUTPUTS_SCHEMA, TASK_RUNS_TABLE)} WHERE run_date = CAST({wh.param} AS DATE) AND status = 'success'",
-        [run_date],
-    )
-    return df.to_dict("records")
-
-
-def _pipeline_runs_insert(
-    wh, run_date, status, source, started, finished, row_counts, durations, message
-):
-    cols = ", ".join(qident(c) for c in PIPELINE_RUNS_COLUMNS)
-    marks = ", ".join(
-        f"CAST({wh.param} AS DATE)" if c == "run_date" else wh.param for c in PIPELINE_RUNS_COLUMNS
-    )
-    params = [
-        run_date,
-        status,
-        source,
-        started,
-        finished,
-        round((finished - started).total_seconds(), 2),
-        json.dumps(row_counts, sort_keys=True),
-        json.dumps(durations, sort_keys=True),
-        message,
-    ]
-    return (
-        f"INSERT INTO {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} ({cols}) VALUES ({marks})",
-        params,
-    )
-
-
-def _record_failed_run(settings: Settings, run_date: str, task: str, reason: str) -> None:
-    """A failed run leaves the published data alone and says so in pipeline_runs."""
-    try:
-        wh = open_warehouse(settings)
-        now = datetime.now(UTC).replace(tzinfo=None)
-        sql, params = _pipeline_runs_insert(
-            wh, run_date, "failed", settings.source, now, now, {}, {}, f"{task}: {reason}"[:2000]
-        )
-        with wh.transaction() as con:
-            wh.ensure_table(con, PUBLISHED_SCHEMA, "pipeline_runs", PIPELINE_RUNS_COLUMNS)
-            wh.execute_in(con, sql, params)
-    except Exception as exc:  # the original failure matters more than its bookkeeping
-        log.warning("could not record the failed run in pipeline_runs: %s", exc)
 
 
 def ensure_published_tables(settings: Settings) -> None:

@@ -21,8 +21,8 @@ import pytest
 
 from shopguide.feedback import reason_family
 from shopguide.generate import generate_shop
-from shopguide.pipeline import run_pipeline
 from shopguide.report import report_path
+from shopguide.run import run_pipeline
 from shopguide.warehouse import open_warehouse
 from support import make_settings
 

@@ -1,6 +1,6 @@
 """The whole nightly pipeline on small generated data: publish, rerun, bad input.
 
-These run the same task functions the DAG runs (`shopguide.pipeline.run_pipeline`),
+These run the same task functions the DAG runs (`shopguide.run.run_pipeline`),
 on DuckDB and on the real PostgreSQL server.
 """
 
@@ -16,8 +16,9 @@ import pytest
 from shopguide.consent import campaign_group
 from shopguide.export import export_email, export_email_list
 from shopguide.generate import generate_shop
-from shopguide.pipeline import PipelineError, run_pipeline
+from shopguide.pipeline import PipelineError
 from shopguide.published import bi_file_path
+from shopguide.run import run_pipeline
 from shopguide.schema import PUBLISHED_KEYS, PUBLISHED_TABLES
 from shopguide.warehouse import open_warehouse, qident
 from support import make_settings

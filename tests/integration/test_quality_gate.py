@@ -14,7 +14,8 @@ import pytest
 
 import shopguide.alerts
 from shopguide.generate import generate_shop
-from shopguide.pipeline import PipelineError, run_pipeline, run_task
+from shopguide.pipeline import PipelineError
+from shopguide.run import run_pipeline, run_task
 from shopguide.warehouse import open_warehouse
 from spark_jobs.recommend.job import DEGRADE_ENV
 from support import make_settings

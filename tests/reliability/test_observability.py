@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from harness import LEDGER
 
-from shopguide.pipeline import PipelineError, run_task
+from shopguide.pipeline import PipelineError
+from shopguide.run import run_task
 from shopguide.warehouse import open_warehouse
 from support import make_settings
 

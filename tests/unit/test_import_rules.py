@@ -25,6 +25,7 @@ DAG_ENTRY_POINTS = frozenset(
         "shopguide.orchestration",
         "shopguide.notifiers",
         "shopguide.pipeline",
+        "shopguide.run",
         "shopguide.steps",
         "shopguide.schema",
         "shopguide.settings",

@@ -116,7 +116,8 @@ def webhook():
 
 def test_a_dag_task_attempt_does_not_alert_but_the_cli_does(tmp_path, webhook):
     """run_task(alert=False) (the DAG's tasks) posts nothing: an attempt may be retried."""
-    from shopguide.pipeline import PipelineError, run_task
+    from shopguide.pipeline import PipelineError
+    from shopguide.run import run_task
     from support import make_settings
 
     url, received = webhook
@@ -137,7 +138,8 @@ def test_the_run_failed_notifier_sends_one_alert_naming_the_task_and_its_error(
     """The DAG's on_failure_callback: one POST with the failed task and the error
     run_task recorded in the warehouse; the date resolved as the tasks resolve it."""
     from shopguide.notifiers import RunFailedNotifier
-    from shopguide.pipeline import PipelineError, run_task
+    from shopguide.pipeline import PipelineError
+    from shopguide.run import run_task
     from support import make_settings
 
     url, received = webhook

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shopguide.pipeline import PipelineError, backfill, run_task
+from shopguide.pipeline import PipelineError
+from shopguide.run import backfill, run_task
 from shopguide.steps import TASK_NAMES
 from support import make_settings
 
