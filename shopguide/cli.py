@@ -237,11 +237,12 @@ def _print_report_path(settings, run_date: str) -> None:
 
 
 def cmd_report(args) -> int:
+    from shopguide.published import latest_published_run
     from shopguide.report import build_report
     from shopguide.warehouse import open_warehouse
 
     settings = load_settings()
-    run_date = args.date or _latest_run(open_warehouse(settings))
+    run_date = args.date or latest_published_run(open_warehouse(settings))
     if run_date is None:
         raise RuntimeError("nothing is published yet: run `shopguide run --date D` first")
     print(build_report(settings, run_date))
@@ -249,12 +250,12 @@ def cmd_report(args) -> int:
 
 
 def cmd_fingerprint(args, settings=None) -> int:
-    from shopguide.published import fingerprint
+    from shopguide.published import fingerprint, latest_published_run
     from shopguide.warehouse import open_warehouse
 
     settings = settings or load_settings()
     wh = open_warehouse(settings)
-    run_date = args.date or _latest_run(wh)
+    run_date = args.date or latest_published_run(wh)
     if run_date is None:
         raise RuntimeError("nothing is published yet: run `shopguide run --date D` first")
     for table, (rows, digest) in fingerprint(wh, run_date).items():
@@ -273,6 +274,7 @@ def _source_overrides(args) -> dict:
 
 def cmd_backfill(args) -> int:
     from shopguide.pipeline import STEPS
+    from shopguide.run import backfill_days
     from shopguide.spark import stop_local_session
 
     settings = load_settings(**_source_overrides(args))
@@ -289,35 +291,14 @@ def cmd_backfill(args) -> int:
     return 0
 
 
-def backfill_days(first: str, last: str) -> list[str]:
-    """Every date from ``first`` to ``last``, oldest first (what run.backfill runs)."""
-    from datetime import timedelta
-
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    if end < start:
-        raise ValueError(f"backfill range is empty: {first} is after {last}")
-    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
-
-
-def _latest_run(wh) -> str | None:
-    from shopguide.schema import PUBLISHED_SCHEMA
-    from shopguide.warehouse import qualified
-
-    if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
-        return None
-    value = wh.scalar(
-        f"SELECT max(run_date) FROM {qualified(PUBLISHED_SCHEMA, 'pipeline_runs')} WHERE status = 'success'"
-    )
-    return None if value is None else str(value)[:10]
-
-
 def cmd_summary(args, settings=None) -> int:
+    from shopguide.published import latest_published_run
     from shopguide.schema import PUBLISHED_SCHEMA, PUBLISHED_TABLES
     from shopguide.warehouse import open_warehouse, qualified
 
     settings = settings or load_settings()
     wh = open_warehouse(settings)
-    run_date = args.date or _latest_run(wh)
+    run_date = args.date or latest_published_run(wh)
     if run_date is None:
         raise RuntimeError(
             "nothing is published yet: run `make demo` or `shopguide run --date D` first"

@@ -49,7 +49,7 @@ def product_url(template: str, article_id: str) -> str:
 def email_audience(settings: Settings, run_date: str | None = None) -> tuple[pd.DataFrame, str]:
     """The run's email list for customers opted in now and not suppressed (both groups)."""
     from shopguide.consent import ensure_consent_tables
-    from shopguide.published import audience_sql, latest_run_sql
+    from shopguide.published import audience_sql, latest_published_run
 
     wh = open_warehouse(settings)
     if not wh.table_exists(PUBLISHED_SCHEMA, "email_campaign_list"):
@@ -57,14 +57,9 @@ def email_audience(settings: Settings, run_date: str | None = None) -> tuple[pd.
             "published.email_campaign_list does not exist yet: run the pipeline first"
         )
     if run_date is None:
-        latest = (
-            wh.scalar(f"SELECT {latest_run_sql()}")
-            if wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs")
-            else None
-        )
-        if latest is None:
+        run_date = latest_published_run(wh)
+        if run_date is None:
             raise RuntimeError("no successful run is published yet: run the pipeline first")
-        run_date = str(latest)[:10]
     ensure_consent_tables(wh)
     sql = audience_sql(wh.kind, f"CAST({wh.param} AS DATE)") + ' ORDER BY e.customer_id, e."rank"'
     df = wh.query_df(sql, [run_date])

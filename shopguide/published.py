@@ -150,6 +150,14 @@ def latest_run_sql(schema: str = PUBLISHED_SCHEMA) -> str:
     )
 
 
+def latest_published_run(wh) -> str | None:
+    """The latest successfully published run date (YYYY-MM-DD), None before the first."""
+    if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
+        return None
+    value = wh.scalar(f"SELECT {latest_run_sql()}")
+    return None if value is None else str(value)[:10]
+
+
 def _columns(con, kind: str, schema: str, table: str) -> list[str]:
     mark = "%s" if kind == "postgres" else "?"
     return [

@@ -86,15 +86,19 @@ def backfill(settings: Settings, first: str, last: str) -> list[str]:
     Each date's partitions are replaced, so a backfill over dates already published
     produces each partition exactly once.
     """
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    if end < start:
-        raise ValueError(f"backfill range is empty: {first} is after {last}")
     done = []
-    for offset in range((end - start).days + 1):
-        day = (start + timedelta(days=offset)).isoformat()
+    for day in backfill_days(first, last):
         run_pipeline(settings, day)
         done.append(day)
     return done
+
+
+def backfill_days(first: str, last: str) -> list[str]:
+    """Every date from ``first`` to ``last``, oldest first (what a backfill runs)."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    if end < start:
+        raise ValueError(f"backfill range is empty: {first} is after {last}")
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
 
 
 def notify_failure(settings: Settings, run_date: str, task: str, reason: str) -> None:
