@@ -12,7 +12,7 @@ published run.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import date, datetime
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
@@ -83,11 +83,11 @@ def shopguide_email_export():
             control = control_path(settings, tmp, "latest")
             if os.path.exists(control):
                 os.replace(control, control_path(settings, out, run_date))
-            done.append({"run_date": run_date, "rows": rows, "path": out})
-        for run_date in run_dates:
-            out = email_export_path(settings.home, run_date)
-            rows, run_date = export_email_list(settings, run_date, out)
-            done.append({"run_date": run_date, "rows": rows, "path": out})
+            done.append({"run_date": run_date.isoformat(), "rows": rows, "path": out})
+        for text in run_dates:
+            out = email_export_path(settings.home, text)
+            rows, run_date = export_email_list(settings, date.fromisoformat(text), out)
+            done.append({"run_date": run_date.isoformat(), "rows": rows, "path": out})
         for item in done:
             print(
                 f"shopguide email export: {item['rows']} rows for {item['run_date']} -> {item['path']}"

@@ -77,7 +77,7 @@ def _run_step(name: str) -> dict:
     result = run_task(name, run_date, settings, alert=False)
     if name == "publish":
         for asset in PUBLISHED_ASSETS:
-            context["outlet_events"][asset].extra = {"run_date": run_date}
+            context["outlet_events"][asset].extra = {"run_date": run_date.isoformat()}
     return result
 
 

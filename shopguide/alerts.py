@@ -19,7 +19,8 @@ PIPELINE = "shopguide_nightly"
 
 
 def send_alert(webhook: str, run_date: str, task: str, reason: str) -> bool:
-    """POST the alert; True when sent. A webhook that fails must not hide the failure."""
+    """POST the alert (``run_date`` as YYYY-MM-DD text); True when sent. A webhook that
+    fails must not hide the failure."""
     if not webhook:
         return False
     body = json.dumps(
@@ -60,11 +61,12 @@ def run_failed(context: dict) -> None:
 
 
 def _run_date(context) -> str:
-    """The run's data date from the callback context, resolved as the tasks resolve it."""
+    """The run's data date (YYYY-MM-DD, "unknown" when it cannot be told) from the callback
+    context, resolved as the tasks resolve it."""
     from shopguide.orchestration import resolve_run_date
 
     try:
-        return resolve_run_date(context if isinstance(context, dict) else {})
+        return resolve_run_date(context if isinstance(context, dict) else {}).isoformat()
     except (ValueError, TypeError):
         return "unknown"
 

@@ -15,9 +15,9 @@ from shopguide.settings import load_settings
 from shopguide.sources.registry import SALES_SOURCE_NAMES, SOURCE_NAMES
 
 
-def _date(text: str) -> str:
+def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text).isoformat()
+        return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
@@ -176,7 +176,7 @@ def cmd_generate(args) -> int:
         customers=args.customers,
         articles=args.articles,
         days=args.days,
-        end_date=args.end_date,
+        end_date=args.end_date.isoformat(),
         seed=args.seed,
         catalogue=args.catalogue,
     )
@@ -209,7 +209,7 @@ def cmd_run(args) -> int:
     return code
 
 
-def _run_tasks(settings, run_date: str, names: list[str], prefix: str = "") -> None:
+def _run_tasks(settings, run_date: date, names: list[str], prefix: str = "") -> None:
     """Run the tasks in order, printing each as it starts and ends with its duration, so
     a long run shows its progress."""
     import time
@@ -228,7 +228,7 @@ def _run_tasks(settings, run_date: str, names: list[str], prefix: str = "") -> N
         )
 
 
-def _print_report_path(settings, run_date: str) -> None:
+def _print_report_path(settings, run_date: date) -> None:
     from shopguide.report import report_path
 
     path = report_path(settings, run_date)
@@ -334,7 +334,7 @@ def cmd_summary(args, settings=None) -> int:
     return 0
 
 
-def _print_run_figures(wh, run_date) -> None:
+def _print_run_figures(wh, run_date: date) -> None:
     """The run's task timings and its own quality figures, as published: what
     README quotes from `make demo` (the nightly holdout and the forecast backtest)."""
     import json

@@ -66,7 +66,7 @@ def ensure_consent_tables(wh, con=None) -> None:
     return None
 
 
-def refresh_email_consent(wh, con, run_date: str) -> int:
+def refresh_email_consent(wh, con, run_date: date) -> int:
     """Replace consent.email_consent with every customer's current opt-in (raw.customers)."""
     ensure_consent_tables(wh, con)
     target = qualified(CONSENT_SCHEMA, "email_consent")
@@ -187,7 +187,7 @@ def read_suppression_files(source_path: str | Path) -> tuple[pd.DataFrame, list[
     return pd.concat(frames, ignore_index=True), files
 
 
-def refresh_consent(settings: Settings, run_date: str) -> dict:
+def refresh_consent(settings: Settings, run_date: date) -> dict:
     """Ingest's last step: load the suppressions file(s), refresh every customer's opt-in."""
     wh = open_warehouse(settings)
     rows, files = read_suppression_files(settings.source_path)
@@ -197,7 +197,7 @@ def refresh_consent(settings: Settings, run_date: str) -> dict:
     return {"suppressions_added": added, "suppression_files": files, "consent_rows": customers}
 
 
-def record_listings_sql(wh, run_date: str, candidate_schema: str) -> list[tuple[str, list]]:
+def record_listings_sql(wh, run_date: date, candidate_schema: str) -> list[tuple[str, list]]:
     """Statements for the publish transaction: who is on this run's email list."""
     target = qualified(CONSENT_SCHEMA, "email_listings")
     return [
@@ -218,9 +218,9 @@ def sha256_sql(kind: str, expression: str) -> str:
     return f"sha256({expression})"
 
 
-def campaign_group(customer_id: str, run_date: str, share: float) -> str:
+def campaign_group(customer_id: str, run_date: date, share: float) -> str:
     """The group the dbt model email_campaign_list gives a customer (macro control_bound):
     'control' when the first 4 hex digits of md5('<customer_id>|<YYYY-MM of run_date>')
     fall below share x 65536, so a customer stays in one group for the month's campaign."""
-    digest = hashlib.md5(f"{customer_id}|{run_date[:7]}".encode()).hexdigest()[:4]
+    digest = hashlib.md5(f"{customer_id}|{run_date:%Y-%m}".encode()).hexdigest()[:4]
     return "control" if digest < f"{int(share * 65536 + 0.5):04x}" else "treatment"

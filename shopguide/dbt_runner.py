@@ -43,12 +43,16 @@ class DbtError(RuntimeError):
         self.results = results or []
 
 
-def dbt_artifacts_dir(settings: Settings, run_date: str) -> Path:
+def dbt_artifacts_dir(settings: Settings, run_date: dt.date | str) -> Path:
     """Where a run date's dbt target (manifest, run_results.json) and logs go."""
     return Path(settings.reports_dir) / "dbt" / f"run_date={run_date}"
 
 
-def _check_run_date(run_date: str) -> str:
+def _check_run_date(run_date: dt.date | str) -> str:
+    """The run date as the YYYY-MM-DD text dbt gets; text (callers outside the pipeline)
+    is checked."""
+    if isinstance(run_date, dt.date) and not isinstance(run_date, dt.datetime):
+        return run_date.isoformat()
     try:
         dt.date.fromisoformat(run_date)
     except (TypeError, ValueError) as exc:
@@ -112,7 +116,7 @@ def _node_results(result: Any) -> list[dict]:
 def run_dbt(
     settings: Settings,
     command: list[str],
-    run_date: str,
+    run_date: dt.date | str,
     extra_vars: dict | None = None,
 ) -> list[dict]:
     """Run ``dbt <command>`` for ``run_date`` against the configured warehouse.
@@ -206,7 +210,9 @@ def _raise_on_failure(outcome, results: list[dict], where: str, target_path, log
         )
 
 
-def build_models(settings: Settings, run_date: str, extra_vars: dict | None = None) -> list[dict]:
+def build_models(
+    settings: Settings, run_date: dt.date | str, extra_vars: dict | None = None
+) -> list[dict]:
     """Build and test staging, intermediate and marts (everything not published)."""
     return run_dbt(
         settings,
@@ -217,7 +223,7 @@ def build_models(settings: Settings, run_date: str, extra_vars: dict | None = No
 
 
 def build_published(
-    settings: Settings, run_date: str, extra_vars: dict | None = None
+    settings: Settings, run_date: dt.date | str, extra_vars: dict | None = None
 ) -> list[dict]:
     """Build and test the publish candidates (needs outputs.* loaded for run_date)."""
     from shopguide.consent import ensure_consent_tables
@@ -238,7 +244,7 @@ def docs_dir(settings: Settings) -> Path:
     return Path(settings.reports_dir) / "dbt"
 
 
-def generate_docs(settings: Settings, run_date: str) -> Path:
+def generate_docs(settings: Settings, run_date: dt.date | str) -> Path:
     """``dbt docs generate --static`` (models, sources incl. the published tables,
     exposures, the warehouse's catalog) for the run, copied to ``docs_dir``: one
     self-contained index.html a browser opens from disk, beside manifest.json and

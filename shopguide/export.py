@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +35,7 @@ ITEM_FIELDS = ("article_id", "name", "price", "reason", "url")
 
 @dataclass(frozen=True)
 class EmailExport:
-    run_date: str
+    run_date: date
     send_rows: int
     recipients: int
     control_recipients: int
@@ -46,8 +47,9 @@ def product_url(template: str, article_id: str) -> str:
     return template.replace("{article_id}", str(article_id))
 
 
-def email_audience(settings: Settings, run_date: str | None = None) -> tuple[pd.DataFrame, str]:
-    """The run's email list for customers opted in now and not suppressed (both groups)."""
+def email_audience(settings: Settings, run_date: date | None = None) -> tuple[pd.DataFrame, date]:
+    """The run's email list for customers opted in now and not suppressed (both groups);
+    ``run_date`` None: the latest published run."""
     from shopguide.consent import ensure_consent_tables
     from shopguide.published import audience_sql, latest_published_run
 
@@ -124,8 +126,9 @@ def _write(df: pd.DataFrame, out: str) -> None:
         df.to_csv(path, index=False)
 
 
-def control_path(settings: Settings, out: str, run_date: str) -> str:
-    """Where the control group goes: beside the send file, or var/exports for stdout."""
+def control_path(settings: Settings, out: str, run_date: date | str) -> str:
+    """Where the control group goes: beside the send file, or var/exports for stdout
+    (``run_date``: a run date, or the text the caller names the file with)."""
     if out == "-":
         return str(Path(settings.home) / "exports" / f"email_{run_date}.control.csv")
     path = Path(out)
@@ -133,7 +136,7 @@ def control_path(settings: Settings, out: str, run_date: str) -> str:
 
 
 def export_email(
-    settings: Settings, run_date: str | None, out: str, fmt: str = "long"
+    settings: Settings, run_date: date | None, out: str, fmt: str = "long"
 ) -> EmailExport:
     """Write the send file (treatment group) to ``out`` and the control group beside it."""
     if fmt not in FORMATS:
@@ -161,7 +164,7 @@ def export_email(
     )
 
 
-def export_email_list(settings: Settings, run_date: str | None, out: str) -> tuple[int, str]:
+def export_email_list(settings: Settings, run_date: date | None, out: str) -> tuple[int, date]:
     """The long send file (kept for callers of the first version): rows written, run date."""
     result = export_email(settings, run_date, out, "long")
     return result.send_rows, result.run_date

@@ -437,27 +437,30 @@ def campaign_rows(per_customer: pd.DataFrame, run_date: date) -> pd.DataFrame:
 
 
 # -- the nightly task and its part of the publish transaction ---------------------------
-def score_feedback(settings, run_date: str) -> dict:
+def score_feedback(settings, run_date: date) -> dict:
     """The pipeline task: score every earlier run whose window closed; write the rows to
     ``outputs.recommendation_performance`` / ``outputs.campaign_performance`` (this
     run's rows replace an earlier attempt's), for dbt to build the candidates from."""
-    day = date.fromisoformat(run_date)
     wh = open_warehouse(settings)
     rec_days = dates_to_score(
-        _published_dates(wh, "recommendations", day), _scored(wh, RECOMMENDATION_TABLE), day
+        _published_dates(wh, "recommendations", run_date),
+        _scored(wh, RECOMMENDATION_TABLE),
+        run_date,
     )
     camp_days = dates_to_score(
-        _published_dates(wh, "email_campaign_list", day), _scored(wh, CAMPAIGN_TABLE), day
+        _published_dates(wh, "email_campaign_list", run_date), _scored(wh, CAMPAIGN_TABLE), run_date
     )
     has_tx = wh.table_exists(RAW_SCHEMA, "transactions")
-    recs = recommendation_performance(wh, day, rec_days if has_tx else [])
-    campaign = campaign_rows(campaign_customers(wh, day, camp_days if has_tx else []), day)
+    recs = recommendation_performance(wh, run_date, rec_days if has_tx else [])
+    campaign = campaign_rows(
+        campaign_customers(wh, run_date, camp_days if has_tx else []), run_date
+    )
     with wh.transaction() as con:
         for table, frame, columns in (
             (RECOMMENDATION_TABLE, recs, RECOMMENDATION_PERFORMANCE_COLUMNS),
             (CAMPAIGN_TABLE, campaign, CAMPAIGN_PERFORMANCE_COLUMNS),
         ):
-            wh.replace_rows(OUTPUTS_SCHEMA, table, frame, columns, "scored_on", [day], con)
+            wh.replace_rows(OUTPUTS_SCHEMA, table, frame, columns, "scored_on", [run_date], con)
     return {
         "recommendation_run_dates": [d.isoformat() for d in rec_days],
         "campaign_run_dates": [d.isoformat() for d in camp_days],
@@ -475,7 +478,7 @@ def ensure_outputs(wh: Warehouse) -> None:
         wh.ensure_table(con, OUTPUTS_SCHEMA, CAMPAIGN_TABLE, CAMPAIGN_PERFORMANCE_COLUMNS)
 
 
-def publish_statements(wh: Warehouse, run_date: str) -> list[tuple[str, list]]:
+def publish_statements(wh: Warehouse, run_date: date) -> list[tuple[str, list]]:
     """Statements for the publish transaction of ``run_date`` (D): each (R, window) this
     run scored replaces the published rows of an earlier or equal scoring; a scoring by
     a later run stays (a backfill of an older D never overwrites newer figures). These

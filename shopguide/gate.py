@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 
+from shopguide.run_date import stored_run_date
 from shopguide.schema import (
     CANDIDATE_SCHEMA,
     OUTPUTS_SCHEMA,
@@ -53,7 +55,7 @@ class GateError(RuntimeError):
 
 
 def quality_gate(
-    settings: Settings, run_date: str, rebuild: Callable[[], object] | None = None
+    settings: Settings, run_date: date, rebuild: Callable[[], object] | None = None
 ) -> dict:
     """Check the run before it is published; returns ``{"message", "fallback", "volumes"}``
     (``message`` goes into pipeline_runs). ``rebuild`` rebuilds and revalidates the
@@ -72,7 +74,7 @@ def quality_gate(
             rebuild()
         from shopguide.alerts import send_alert
 
-        send_alert(settings.alert_webhook, run_date, GATE_TASK, fallback["message"])
+        send_alert(settings.alert_webhook, run_date.isoformat(), GATE_TASK, fallback["message"])
         log.warning("%s for %s: %s", GATE_TASK, run_date, fallback["message"])
         volumes = current_volumes(wh, run_date)  # what is published
     _record_volumes(wh, run_date, volumes)
@@ -81,7 +83,7 @@ def quality_gate(
 
 
 # -- 1. the model gate ------------------------------------------------------------------
-def model_gate(settings: Settings, wh, run_date: str) -> dict | None:
+def model_gate(settings: Settings, wh, run_date: date) -> dict | None:
     """None when the hybrid holds its own (or there is no holdout); else the fallback:
     ``{"model", "message"}`` with the best baseline and the two MAP@K values."""
     if not wh.table_exists(OUTPUTS_SCHEMA, "model_metrics"):
@@ -122,7 +124,7 @@ def model_gate(settings: Settings, wh, run_date: str) -> dict | None:
     }
 
 
-def _baseline_models(wh, run_date: str) -> list[str]:
+def _baseline_models(wh, run_date: date) -> list[str]:
     if not wh.table_exists(OUTPUTS_SCHEMA, BASELINE_TABLE):
         return []
     frame = wh.query_df(
@@ -138,7 +140,7 @@ def fallback_reason(reason: str, model: str) -> str:
     return f"{reason} [baseline: {model}]"
 
 
-def replace_with_baseline(wh, run_date: str, model: str) -> int:
+def replace_with_baseline(wh, run_date: date, model: str) -> int:
     """The run's outputs.recommendations rows become the baseline's (reason marked)."""
     columns = PUBLISHED_TABLES["recommendations"]
     cols = ", ".join(qident(c) for c in PRIVATE_SPARK_OUTPUTS[BASELINE_TABLE])
@@ -150,19 +152,18 @@ def replace_with_baseline(wh, run_date: str, model: str) -> int:
     frame["reason"] = [
         fallback_reason(r, m) for r, m in zip(frame["reason"], frame["model"], strict=True)
     ]
-    day = pd.Timestamp(run_date).date()
     return wh.replace_rows(
         OUTPUTS_SCHEMA,
         "recommendations",
-        frame.assign(run_date=day)[list(columns)],
+        frame.assign(run_date=run_date)[list(columns)],
         columns,
         "run_date",
-        [day],
+        [run_date],
     )
 
 
 # -- 2. the volume checks ------------------------------------------------------------------
-def current_volumes(wh, run_date: str) -> dict[str, int]:
+def current_volumes(wh, run_date: date) -> dict[str, int]:
     """Row counts of the run's candidate tables and its customers with recommendations."""
     out: dict[str, int] = {}
     for table in PUBLISHED_TABLES:
@@ -175,12 +176,12 @@ def current_volumes(wh, run_date: str) -> dict[str, int]:
     return out
 
 
-def _count(wh, relation: str, run_date: str, what: str = "*") -> int:
+def _count(wh, relation: str, run_date: date, what: str = "*") -> int:
     sql = f"SELECT count({what}) FROM {relation} WHERE run_date = CAST({wh.param} AS DATE)"
     return int(wh.scalar(sql, [run_date]) or 0)
 
 
-def previous_volumes(wh, run_date: str) -> tuple[str, dict[str, int]] | None:
+def previous_volumes(wh, run_date: date) -> tuple[date, dict[str, int]] | None:
     """(run date, counts) of the latest successful run before ``run_date``, or None."""
     runs = qualified(PUBLISHED_SCHEMA, "pipeline_runs")
     if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
@@ -192,7 +193,7 @@ def previous_volumes(wh, run_date: str) -> tuple[str, dict[str, int]] | None:
     )
     if rows.empty:
         return None
-    day = str(rows["run_date"].iloc[0])[:10]
+    day = stored_run_date(rows["run_date"].iloc[0])
     counts = {k: int(v) for k, v in json.loads(rows["row_counts"].iloc[0] or "{}").items()}
     if wh.table_exists(OUTPUTS_SCHEMA, VOLUMES_TABLE):
         recorded = wh.query_df(
@@ -205,7 +206,7 @@ def previous_volumes(wh, run_date: str) -> tuple[str, dict[str, int]] | None:
     return day, counts
 
 
-def check_volumes(settings: Settings, wh, run_date: str, volumes: dict[str, int]) -> None:
+def check_volumes(settings: Settings, wh, run_date: date, volumes: dict[str, int]) -> None:
     """Stop publication when a measure shrank by ``volume_max_drop`` or more."""
     share = settings.volume_max_drop
     if share <= 0:  # SHOPGUIDE_VOLUME_MAX_DROP=0 switches the volume checks off
@@ -234,9 +235,12 @@ def check_volumes(settings: Settings, wh, run_date: str, volumes: dict[str, int]
     )
 
 
-def _record_volumes(wh, run_date: str, volumes: dict[str, int]) -> None:
-    day = pd.Timestamp(run_date).date()
+def _record_volumes(wh, run_date: date, volumes: dict[str, int]) -> None:
     frame = pd.DataFrame(
-        {"run_date": day, "measure": list(volumes), "value": [int(v) for v in volumes.values()]}
+        {
+            "run_date": run_date,
+            "measure": list(volumes),
+            "value": [int(v) for v in volumes.values()],
+        }
     )
-    wh.replace_rows(OUTPUTS_SCHEMA, VOLUMES_TABLE, frame, VOLUMES_COLUMNS, "run_date", [day])
+    wh.replace_rows(OUTPUTS_SCHEMA, VOLUMES_TABLE, frame, VOLUMES_COLUMNS, "run_date", [run_date])

@@ -233,9 +233,9 @@ def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 FUTURE_DAYS = 3660
 
 
-def load_window(wh, run_date: str) -> tuple[date | None, date]:
+def load_window(wh, run_date: date) -> tuple[date | None, date]:
     """The days this run (re)loads: the lookback window, or all history on the first load."""
-    end = date.fromisoformat(run_date)
+    end = run_date
     start = end - timedelta(days=LOOKBACK_DAYS - 1)
     if wh.table_exists(RAW_SCHEMA, "transactions"):
         earlier = wh.scalar(
@@ -247,7 +247,7 @@ def load_window(wh, run_date: str) -> tuple[date | None, date]:
     return None, end
 
 
-def ingest(settings: Settings, run_date: str, data=None) -> dict:
+def ingest(settings: Settings, run_date: date, data=None) -> dict:
     """Load the source's rows up to ``run_date`` into ``raw.*``; return row counts."""
     from shopguide.sources import read_source
 
@@ -289,15 +289,9 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     )
 
     articles.good = _with_first_seen(wh, articles.good, transactions.good, run_date)
-    good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(
-        **{LOAD_COLUMN: date.fromisoformat(run_date)}
-    )
-    good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(
-        **{LOAD_COLUMN: date.fromisoformat(run_date)}
-    )
-    good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(
-        **{LOAD_COLUMN: date.fromisoformat(run_date)}
-    )
+    good_articles = _typed(articles.good, ARTICLE_COLUMNS).assign(**{LOAD_COLUMN: run_date})
+    good_customers = _typed(customers.good, CUSTOMER_COLUMNS).assign(**{LOAD_COLUMN: run_date})
+    good_tx = _typed(transactions.good, TRANSACTION_COLUMNS).assign(**{LOAD_COLUMN: run_date})
     if start is None:
         days = sorted(set(good_tx["t_dat"]))
     else:
@@ -307,7 +301,7 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
         articles.bad + customers.bad + transactions.bad,
         columns=[c for c in QUARANTINE_COLUMNS if c != "run_date"],
     )
-    quarantine.insert(0, "run_date", date.fromisoformat(run_date))
+    quarantine.insert(0, "run_date", run_date)
 
     _write_raw(wh, good_articles, good_customers, good_tx, days, quarantine, run_date)
     return {
@@ -352,7 +346,9 @@ def _in_load_window(t_dat: pd.Series, start: date | None, end: date, latest_poss
     return in_window
 
 
-def _write_raw(wh, good_articles, good_customers, good_tx, days, quarantine, run_date: str) -> None:
+def _write_raw(
+    wh, good_articles, good_customers, good_tx, days, quarantine, run_date: date
+) -> None:
     """Upsert articles and customers, replace the window's days of transactions and the
     run's quarantine rows, in one transaction."""
     with_load = lambda cols: {**cols, LOAD_COLUMN: "DATE"}  # noqa: E731
@@ -385,13 +381,13 @@ def _write_raw(wh, good_articles, good_customers, good_tx, days, quarantine, run
             quarantine,
             QUARANTINE_COLUMNS,
             "run_date",
-            [date.fromisoformat(run_date)],
+            [run_date],
             con,
         )
 
 
 def _with_first_seen(
-    wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: str
+    wh, articles: pd.DataFrame, transactions: pd.DataFrame, run_date: date
 ) -> pd.DataFrame:
     """Keep each article's first-seen date across loads; date new ones by this run, or by
     their first sale in this load if that is earlier (an article that sold was listed:
@@ -407,7 +403,7 @@ def _with_first_seen(
         first_day = transactions["t_dat"].min()
         default = (first_day if pd.notna(first_day) else pd.Timestamp(run_date)).date()
     else:
-        default = date.fromisoformat(run_date)
+        default = run_date
     seen = dict(
         zip(known["article_id"], pd.to_datetime(known["first_seen_date"]).dt.date, strict=True)
     )

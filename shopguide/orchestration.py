@@ -63,9 +63,9 @@ def _as_date(value) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
-        return value.date()
+        return date(value.year, value.month, value.day)
     if isinstance(value, date):
-        return value
+        return date(value.year, value.month, value.day)  # a plain date (not pendulum's)
     text = str(value).strip()
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -74,8 +74,8 @@ def _as_date(value) -> date:
     return _as_date(parsed)
 
 
-def resolve_run_date(context, now: datetime | None = None) -> str:
-    """The day a run processes, in this order:
+def resolve_run_date(context, now: datetime | None = None) -> date:
+    """The day a run processes (the run date), in this order:
 
     1. the ``run_date`` DAG param (``airflow dags trigger -c '{"run_date": "D"}'`` or
        the trigger form), also read from the run's conf;
@@ -93,7 +93,7 @@ def resolve_run_date(context, now: datetime | None = None) -> str:
         value = conf.get(RUN_DATE_PARAM) if isinstance(conf, dict) else None
     if value not in (None, ""):
         try:
-            return date.fromisoformat(str(value)).isoformat()
+            return date.fromisoformat(str(value))
         except ValueError as exc:
             raise ValueError(
                 f"the {RUN_DATE_PARAM} param {value!r} is not a date in YYYY-MM-DD form"
@@ -103,14 +103,14 @@ def resolve_run_date(context, now: datetime | None = None) -> str:
         if found is None:
             found = _field(dag_run, name)
         if found not in (None, ""):
-            return _as_date(found).isoformat()
+            return _as_date(found)
     base = _field(dag_run, "run_after") or context.get("run_after")
     day = (
         _as_date(base)
         if base not in (None, "")
         else (now or datetime.now(UTC)).astimezone(UTC).date()
     )
-    return (day - timedelta(days=1)).isoformat()
+    return day - timedelta(days=1)
 
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -150,7 +150,8 @@ def default_args() -> dict:
     }
 
 
-def email_export_path(home, run_date: str) -> str:
-    """Where ``shopguide_email_export`` writes the day's email list."""
+def email_export_path(home, run_date: date | str) -> str:
+    """Where ``shopguide_email_export`` writes the day's email list (``run_date``: a run
+    date, or the text "latest" while the latest run's date is not known yet)."""
     base = os.environ.get("SHOPGUIDE_EXPORT_DIR") or os.path.join(str(home), "exports")
     return os.path.join(base, f"email_{run_date}.csv")

@@ -1,9 +1,10 @@
 """The nightly run's tasks: one ordered list of task functions (:data:`STEPS`).
 
-Each task is ``task(settings, run_date) -> dict`` and is a transaction: it reads and
-writes the run date's partition only, and a rerun replaces what it wrote.
-:func:`shopguide.run.run_task` runs one and logs it (the Airflow DAG, ``shopguide run``
-and the tests all call it).
+Each task is ``task(settings, run_date) -> dict`` (``run_date`` a :class:`datetime.date`)
+and is a transaction: it reads and writes the run date's partition only, and a rerun
+replaces what it wrote. :func:`shopguide.run.run_task` runs one and logs it (the Airflow
+DAG, ``shopguide run`` and the tests all call it). The date becomes YYYY-MM-DD text only
+for the Spark side: lake paths and job arguments.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from shopguide.faults import failpoint
+from shopguide.run_date import as_run_date
 from shopguide.run_log import log, one_line, pipeline_runs_insert, task_runs
 from shopguide.schema import (
     CANDIDATE_SCHEMA,
@@ -46,7 +48,7 @@ class PipelineError(RuntimeError):
 
 
 # -- the tasks ------------------------------------------------------------------------
-def ingest(settings: Settings, run_date: str, data=None) -> dict:
+def ingest(settings: Settings, run_date: date, data=None) -> dict:
     from shopguide.consent import refresh_consent
     from shopguide.ingest import ingest as load_raw
 
@@ -56,20 +58,20 @@ def ingest(settings: Settings, run_date: str, data=None) -> dict:
     return result
 
 
-def validate_raw(settings: Settings, run_date: str) -> dict:
+def validate_raw(settings: Settings, run_date: date) -> dict:
     from shopguide.validation import validate_raw as check
 
     return _summary(check(settings, run_date))
 
 
-def build_models(settings: Settings, run_date: str) -> dict:
+def build_models(settings: Settings, run_date: date) -> dict:
     from shopguide.dbt_runner import build_models as dbt_build
 
     results = dbt_build(settings, run_date)
     return {"dbt_nodes": len(results or [])}
 
 
-def export_inputs(settings: Settings, run_date: str) -> dict:
+def export_inputs(settings: Settings, run_date: date) -> dict:
     """Write the marts the Spark jobs read to ``lake/run_date=D/inputs/*.parquet``."""
     from spark_jobs.common import input_path
 
@@ -78,7 +80,7 @@ def export_inputs(settings: Settings, run_date: str) -> dict:
     for name, (schema, relation) in SPARK_INPUT_RELATIONS.items():
         counts[name] = wh.export_parquet(
             ordered_select(wh, qualified(schema, relation)),
-            input_path(settings.lake, run_date, name),
+            input_path(settings.lake, run_date.isoformat(), name),
         )
     return counts
 
@@ -93,14 +95,14 @@ def ordered_select(wh, relation: str) -> str:
     return f"SELECT * FROM {relation} ORDER BY {', '.join(qident(c) for c in columns)}"
 
 
-def recommend(settings: Settings, run_date: str) -> dict:
+def recommend(settings: Settings, run_date: date) -> dict:
     from shopguide.spark import run_spark_job
 
     args = [
         "--lake",
         settings.lake,
         "--run-date",
-        run_date,
+        run_date.isoformat(),
         "--top-k",
         str(settings.top_k),
         "--model",
@@ -118,14 +120,14 @@ def recommend(settings: Settings, run_date: str) -> dict:
     return {"job": "recommend", "model": settings.recommender, "evaluate": evaluate}
 
 
-def forecast(settings: Settings, run_date: str) -> dict:
+def forecast(settings: Settings, run_date: date) -> dict:
     from shopguide.spark import run_spark_job
 
     args = [
         "--lake",
         settings.lake,
         "--run-date",
-        run_date,
+        run_date.isoformat(),
         "--horizon",
         str(settings.forecast_horizon),
     ]
@@ -136,16 +138,16 @@ def forecast(settings: Settings, run_date: str) -> dict:
     return {"job": "forecast", "backtest_origins": settings.forecast_backtest_origins}
 
 
-def _clear_outputs(settings: Settings, run_date: str, names: tuple[str, ...]) -> None:
+def _clear_outputs(settings: Settings, run_date: date, names: tuple[str, ...]) -> None:
     """Remove a job's optional outputs of an earlier attempt of this date, so a run that
     does not write them (no holdout, no backtest) never publishes stale ones."""
     from spark_jobs.common import output_path
 
     for name in names:
-        delete_path(output_path(settings.lake, run_date, name))
+        delete_path(output_path(settings.lake, run_date.isoformat(), name))
 
 
-def load_outputs(settings: Settings, run_date: str) -> dict:
+def load_outputs(settings: Settings, run_date: date) -> dict:
     """Load the run's Spark outputs into ``outputs.*``, replacing the run date's rows.
 
     Recommendations and forecasts must be there; the metrics and article lists a job
@@ -155,13 +157,12 @@ def load_outputs(settings: Settings, run_date: str) -> dict:
 
     from spark_jobs.common import output_path
 
-    day = date.fromisoformat(run_date)
     wh = open_warehouse(settings)
     counts = {}
     with wh.transaction() as con:
         for name in (*SPARK_OUTPUTS, *PRIVATE_SPARK_OUTPUTS):
             columns = PUBLISHED_TABLES.get(name) or PRIVATE_SPARK_OUTPUTS[name]
-            path = output_path(settings.lake, run_date, name)
+            path = output_path(settings.lake, run_date.isoformat(), name)
             try:
                 frame = read_parquet(path)
             except (FileNotFoundError, OSError) as exc:
@@ -170,52 +171,52 @@ def load_outputs(settings: Settings, run_date: str) -> dict:
                         f"Spark output {name} is missing at {path}: rerun the spark task group"
                     ) from exc
                 frame = pd.DataFrame(columns=[c for c in columns if c != "run_date"])
-            frame = frame.assign(run_date=day)
+            frame = frame.assign(run_date=run_date)
             missing = [c for c in columns if c not in frame.columns]
             if missing:
                 raise PipelineError(f"Spark output {name} at {path} lacks columns {missing}")
             counts[name] = wh.replace_rows(
-                OUTPUTS_SCHEMA, name, frame, columns, "run_date", [day], con
+                OUTPUTS_SCHEMA, name, frame, columns, "run_date", [run_date], con
             )
             failpoint("load")
     return counts
 
 
-def build_candidates(settings: Settings, run_date: str) -> dict:
+def build_candidates(settings: Settings, run_date: date) -> dict:
     from shopguide.dbt_runner import build_published
 
     results = build_published(settings, run_date, {"email_top_n": settings.email_top_n})
     return {"dbt_nodes": len(results or [])}
 
 
-def score_feedback(settings: Settings, run_date: str) -> dict:
+def score_feedback(settings: Settings, run_date: date) -> dict:
     """Score earlier runs' lists and email campaigns whose windows closed."""
     from shopguide.feedback import score_feedback as score
 
     return score(settings, run_date)
 
 
-def feedback_statements(wh, run_date: str) -> list:
+def feedback_statements(wh, run_date: date) -> list:
     """The publish transaction's statements replacing the rescored run dates' rows."""
     from shopguide.feedback import publish_statements
 
     return publish_statements(wh, run_date)
 
 
-def report(settings: Settings, run_date: str) -> dict:
+def report(settings: Settings, run_date: date) -> dict:
     """Write the run's HTML report; never fails the published run."""
     from shopguide.report import report_task
 
     return report_task(settings, run_date)
 
 
-def validate_outputs(settings: Settings, run_date: str) -> dict:
+def validate_outputs(settings: Settings, run_date: date) -> dict:
     from shopguide.validation import validate_outputs as check
 
     return _summary(check(settings, run_date))
 
 
-def publish(settings: Settings, run_date: str) -> dict:
+def publish(settings: Settings, run_date: date) -> dict:
     """Swap every published table to this run in one transaction, with its pipeline_runs row."""
     gate = quality_gate(settings, run_date)  # baseline fallback, volume checks
     ensure_published_tables(settings)
@@ -253,7 +254,7 @@ def publish(settings: Settings, run_date: str) -> dict:
     return {"published": published, **layer}
 
 
-def quality_gate(settings: Settings, run_date: str) -> dict:
+def quality_gate(settings: Settings, run_date: date) -> dict:
     """The quality gate (shopguide/gate.py): publish the best baseline's lists when the hybrid
     lost the holdout (the candidates are rebuilt and revalidated from them), and stop
     when a table shrank too much against the last good run."""
@@ -266,7 +267,7 @@ def quality_gate(settings: Settings, run_date: str) -> dict:
     return check(settings, run_date, rebuild)
 
 
-def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[dict, dict]:
+def _publish_layer(settings: Settings, wh, run_date: date, extra: list) -> tuple[dict, dict]:
     """The roles exist before the transaction; retention, keys, views, comments
     and grants happen inside it (shopguide/published.py); the BI file is written after."""
     from shopguide.access import ensure_roles
@@ -293,7 +294,7 @@ def _publish_layer(settings: Settings, wh, run_date: str, extra: list) -> tuple[
     return published, layer
 
 
-def _dbt_docs(settings: Settings, run_date: str) -> dict:
+def _dbt_docs(settings: Settings, run_date: date) -> dict:
     """dbt docs for the run (lineage to the published tables, exposures): a report, so a
     failure to write it is logged and returned, not raised after a good publication."""
     from shopguide.dbt_runner import DbtError, generate_docs
@@ -333,8 +334,9 @@ STEPS: tuple[Step, ...] = tuple(
 STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
-def prepare_inputs(settings: Settings, run_date: str, data) -> dict:
+def prepare_inputs(settings: Settings, run_date: date | str, data) -> dict:
     """Ingest ``data``, build the marts and export the Spark inputs (used by evaluation)."""
+    run_date = as_run_date(run_date)
     return {
         "ingest": ingest(settings, run_date, data),
         "build_models": build_models(settings, run_date),

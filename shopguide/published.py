@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 from shopguide.consent import CONSENT_SCHEMA, ensure_consent_tables, sha256_sql
+from shopguide.run_date import stored_run_date
 from shopguide.schema import (
     PIPELINE_RUNS_COLUMNS,
     PUBLISHED_KEYS,
@@ -150,12 +152,12 @@ def latest_run_sql(schema: str = PUBLISHED_SCHEMA) -> str:
     )
 
 
-def latest_published_run(wh) -> str | None:
-    """The latest successfully published run date (YYYY-MM-DD), None before the first."""
+def latest_published_run(wh) -> date | None:
+    """The latest successfully published run date, None before the first."""
     if not wh.table_exists(PUBLISHED_SCHEMA, "pipeline_runs"):
         return None
     value = wh.scalar(f"SELECT {latest_run_sql()}")
-    return None if value is None else str(value)[:10]
+    return None if value is None else stored_run_date(value)
 
 
 def _columns(con, kind: str, schema: str, table: str) -> list[str]:
@@ -217,7 +219,7 @@ def ensure_keys_and_indexes(con, kind: str, schema: str = PUBLISHED_SCHEMA) -> N
             )
 
 
-def apply_retention(con, kind: str, run_date: str, keep: int) -> dict[str, int]:
+def apply_retention(con, kind: str, run_date: date, keep: int) -> dict[str, int]:
     """Delete the rows of run dates older than the last ``keep`` successful run dates
     (this run's date always counts). Returns rows deleted per table."""
     mark = "%s" if kind == "postgres" else "?"
@@ -333,7 +335,7 @@ def comment_statements(
     return out
 
 
-def finish_publish(settings: Settings, wh, con, run_date: str) -> dict:
+def finish_publish(settings: Settings, wh, con, run_date: date) -> dict:
     """Everything around the swapped rows, inside the publish transaction."""
     deleted = apply_retention(con, wh.kind, run_date, settings.retention_runs)
     ensure_keys_and_indexes(con, wh.kind)
@@ -414,7 +416,7 @@ def write_bi_copy(settings: Settings) -> dict:
     return {"bi_file": str(target), "tables": len(counts)}
 
 
-def fingerprint(wh, run_date: str) -> dict[str, tuple[int, str]]:
+def fingerprint(wh, run_date: date) -> dict[str, tuple[int, str]]:
     """(rows, SHA-256) of each published table's partition for ``run_date``: the rows in
     the order of the table's natural key, each value as text (floats with 12 significant
     digits, so a refactoring that only reorders floating-point sums compares equal). Two

@@ -1,10 +1,9 @@
-"""Running the nightly tasks: one task (:func:`run_task`, what the Airflow DAG and
-``shopguide run`` call), every task for a date, or a range of dates.
+"""Running the nightly tasks of :mod:`shopguide.pipeline`: one task (:func:`run_task`, what
+the Airflow DAG and ``shopguide run`` call, logged in ``outputs.task_runs``), every task
+for a date (:func:`run_pipeline`) or a range of dates (:func:`backfill`).
 
-Each task is ``task(settings, run_date) -> dict`` (:mod:`shopguide.pipeline`) and is a
-transaction: it reads and writes the run date's partition only, and a rerun replaces
-what it wrote. The Airflow DAG, ``shopguide run`` and the tests all call
-:func:`run_task`; none of them re-implements a step.
+These are the entry points: they take the run date as a date or its YYYY-MM-DD text,
+check it before any work and hand the tasks a :class:`datetime.date`.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from shopguide.pipeline import STEP_BY_NAME, STEPS, PipelineError
+from shopguide.run_date import as_run_date
 from shopguide.run_log import log, one_line, record_failed_run, record_task
 from shopguide.settings import Settings, load_settings
 
@@ -20,16 +20,23 @@ __all__ = ["PipelineError", "backfill", "run_pipeline", "run_task"]
 
 
 def run_task(
-    name: str, run_date: str, settings: Settings | None = None, *, alert: bool = True, **kwargs
+    name: str,
+    run_date: date | str,
+    settings: Settings | None = None,
+    *,
+    alert: bool = True,
+    **kwargs,
 ) -> dict:
     """Run one task for ``run_date``, log it in ``outputs.task_runs``; raise PipelineError on failure.
+
+    ``run_date``: a date, or its YYYY-MM-DD text (checked before any work).
 
     ``alert``: post a failure to the webhook here (``shopguide run``: the run stops at the
     first failure, so once). The DAG passes False: a task attempt that fails may be
     retried, so its run alerts once, from the DAG's failure notifier.
     """
     settings = settings or load_settings()
-    date.fromisoformat(run_date)  # a clear error for a malformed date, before any work
+    run_date = as_run_date(run_date)  # a clear error for a malformed date, before any work
     step = STEP_BY_NAME[name]
     started = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
@@ -71,8 +78,9 @@ def progress(settings: Settings, line: str) -> None:
         pass
 
 
-def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
+def run_pipeline(settings: Settings, run_date: date | str, data=None) -> dict:
     """Run every task in order for one date (``shopguide run``, tests, benchmarks)."""
+    run_date = as_run_date(run_date)
     results = {}
     for step in STEPS:
         extra = {"data": data} if step.name == "ingest" and data is not None else {}
@@ -80,7 +88,7 @@ def run_pipeline(settings: Settings, run_date: str, data=None) -> dict:
     return results
 
 
-def backfill(settings: Settings, first: str, last: str) -> list[str]:
+def backfill(settings: Settings, first: date | str, last: date | str) -> list[date]:
     """Run the pipeline for every date from ``first`` to ``last``, oldest first.
 
     Each date's partitions are replaced, so a backfill over dates already published
@@ -93,16 +101,16 @@ def backfill(settings: Settings, first: str, last: str) -> list[str]:
     return done
 
 
-def backfill_days(first: str, last: str) -> list[str]:
+def backfill_days(first: date | str, last: date | str) -> list[date]:
     """Every date from ``first`` to ``last``, oldest first (what a backfill runs)."""
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    start, end = as_run_date(first), as_run_date(last)
     if end < start:
-        raise ValueError(f"backfill range is empty: {first} is after {last}")
-    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+        raise ValueError(f"backfill range is empty: {start} is after {end}")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def notify_failure(settings: Settings, run_date: str, task: str, reason: str) -> None:
+def notify_failure(settings: Settings, run_date: date, task: str, reason: str) -> None:
     """Send a failed task's reason to SHOPGUIDE_ALERT_WEBHOOK (a JSON POST), if set."""
     from shopguide.alerts import send_alert
 
-    send_alert(settings.alert_webhook, run_date, task, reason)
+    send_alert(settings.alert_webhook, run_date.isoformat(), task, reason)

@@ -32,14 +32,14 @@ def one_line(exc: BaseException) -> str:
     return text if "\n" not in text else text.splitlines()[0] + " (…) " + text.splitlines()[-1]
 
 
-def record_task(settings, run_date, task, status, started, seconds, result) -> None:
+def record_task(settings, run_date: date, task, status, started, seconds, result) -> None:
     import pandas as pd
 
     wh = open_warehouse(settings)
     row = pd.DataFrame(
         [
             {
-                "run_date": date.fromisoformat(run_date),
+                "run_date": run_date,
                 "task": task,
                 "status": status,
                 "started_at": started,
@@ -59,7 +59,7 @@ def record_task(settings, run_date, task, status, started, seconds, result) -> N
         wh.insert_frame(con, OUTPUTS_SCHEMA, TASK_RUNS_TABLE, row)
 
 
-def task_runs(wh, run_date: str) -> list[dict]:
+def task_runs(wh, run_date: date) -> list[dict]:
     if not wh.table_exists(OUTPUTS_SCHEMA, TASK_RUNS_TABLE):
         return []
     df = wh.query_df(
@@ -93,7 +93,7 @@ def pipeline_runs_insert(
     )
 
 
-def record_failed_run(settings: Settings, run_date: str, task: str, reason: str) -> None:
+def record_failed_run(settings: Settings, run_date: date, task: str, reason: str) -> None:
     """A failed run leaves the published data alone and says so in pipeline_runs."""
     try:
         wh = open_warehouse(settings)

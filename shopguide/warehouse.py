@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -149,7 +150,7 @@ class Warehouse:
     # -- publication ------------------------------------------------------------
     def publish(
         self,
-        run_date: str,
+        run_date: date,
         tables: dict[str, dict[str, str]],
         candidate_schema: str,
         published_schema: str,
@@ -187,7 +188,7 @@ class Warehouse:
                 finish(con)
         return counts
 
-    def _rowcount_for(self, con, target: str, run_date: str) -> int:
+    def _rowcount_for(self, con, target: str, run_date: date) -> int:
         raise NotImplementedError
 
     # -- dbt ----------------------------------------------------------------------
@@ -253,7 +254,7 @@ class DuckDBWarehouse(Warehouse):
         finally:
             con.close()
 
-    def _rowcount_for(self, con, target: str, run_date: str) -> int:
+    def _rowcount_for(self, con, target: str, run_date: date) -> int:
         return con.execute(
             f"SELECT count(*) FROM {target} WHERE run_date = CAST(? AS DATE)", [run_date]
         ).fetchone()[0]
@@ -297,7 +298,7 @@ class PostgresWarehouse(Warehouse):
                 while chunk := buf.read(1 << 20):
                     copy.write(chunk)
 
-    def _rowcount_for(self, con, target: str, run_date: str) -> int:
+    def _rowcount_for(self, con, target: str, run_date: date) -> int:
         with con.cursor() as cur:
             cur.execute(
                 f"SELECT count(*) FROM {target} WHERE run_date = CAST(%s AS DATE)", [run_date]

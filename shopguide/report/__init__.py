@@ -51,8 +51,8 @@ def runs_dir(settings: Settings) -> Path:
     return Path(settings.reports_dir) / "runs"
 
 
-def report_path(settings: Settings, run_date: str) -> Path:
-    return runs_dir(settings) / run_date / "index.html"
+def report_path(settings: Settings, run_date: date) -> Path:
+    return runs_dir(settings) / run_date.isoformat() / "index.html"
 
 
 CSS = """
@@ -71,21 +71,20 @@ def _link(target: Path, start: Path, text: str) -> str:
     return f'<a href="{html.escape(rel)}">{html.escape(text)}</a>'
 
 
-def build_report(settings: Settings, run_date: str) -> Path:
+def build_report(settings: Settings, run_date: date) -> Path:
     """Write the run's report page (and the runs index); return the page's path."""
-    date.fromisoformat(run_date)
     wh = open_warehouse(settings)
     runs = published_runs(wh, run_date)
     out = report_path(settings, run_date)
     out.parent.mkdir(parents=True, exist_ok=True)
     page = Page()
     status = "not published"
-    this = runs[runs["run_date"] == date.fromisoformat(run_date)] if not runs.empty else runs
+    this = runs[runs["run_date"] == run_date] if not runs.empty else runs
     if not this.empty:
         status = f"published, {float(this['duration_seconds'].iloc[0]):.0f} s"
     reports = Path(settings.reports_dir)
     page.html(
-        f"<h1>shopguide run {html.escape(run_date)}</h1><p>Status: {html.escape(status)}. "
+        f"<h1>shopguide run {run_date.isoformat()}</h1><p>Status: {html.escape(status)}. "
         f"Warehouse: {html.escape(settings.warehouse_kind)}. Links: "
         f"{_link(reports / 'data_docs' / 'index.html', out.parent, 'Great Expectations Data Docs')}; "
         f"{_link(reports / 'dbt' / 'index.html', out.parent, 'dbt docs')}; "
@@ -109,7 +108,7 @@ def build_report(settings: Settings, run_date: str) -> Path:
     body = "\n".join(page.parts)
     out.write_text(
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>shopguide run {html.escape(run_date)}</title><style>{CSS}</style></head>"
+        f"<title>shopguide run {run_date.isoformat()}</title><style>{CSS}</style></head>"
         f"<body>{body}</body></html>",
         encoding="utf-8",
     )
@@ -152,7 +151,7 @@ def write_index(settings: Settings, wh: Warehouse | None = None) -> Path:
     return path
 
 
-def report_task(settings: Settings, run_date: str) -> dict:
+def report_task(settings: Settings, run_date: date) -> dict:
     """The pipeline's last task: the report is a by-product, so a failure to draw it is
     logged and returned, never a failed run (the data is already published)."""
     try:

@@ -16,9 +16,8 @@ TOP_ARTICLES = 6
 MAX_DEPARTMENTS = 12
 
 
-def demand(page: Page, wh: Warehouse, run_date: str) -> None:
-    day = date.fromisoformat(run_date)
-    forecast, actual, dept = _demand_data(wh, run_date, day)
+def demand(page: Page, wh: Warehouse, run_date: date) -> None:
+    forecast, actual, dept = _demand_data(wh, run_date)
     if forecast.empty:
         title = "Demand: actual and forecast"
         page.chart(
@@ -31,7 +30,7 @@ def demand(page: Page, wh: Warehouse, run_date: str) -> None:
 
     fig, ax = figure(9.0, 3.4)
     _demand_panel(
-        ax, forecast, actual, f"Shop: actual units (last {ACTUAL_DAYS} days) and forecast", day
+        ax, forecast, actual, f"Shop: actual units (last {ACTUAL_DAYS} days) and forecast", run_date
     )
     ax.legend(fontsize=7)
     ax.set_ylabel("units per day")
@@ -53,7 +52,7 @@ def demand(page: Page, wh: Warehouse, run_date: str) -> None:
         page,
         "demand-departments",
         f"Each department (the {len(order)} with the most forecast units): actual and forecast",
-        (forecast, actual, day),
+        (forecast, actual, run_date),
         "department",
         order,
         lambda name: str(name)[:40],
@@ -63,14 +62,14 @@ def demand(page: Page, wh: Warehouse, run_date: str) -> None:
         page,
         "demand-top-articles",
         f"The top {len(top)} articles by forecast units: actual and forecast with p10-p90",
-        (forecast, actual, day),
+        (forecast, actual, run_date),
         "article_id",
         top,
         lambda article: f"article {article}",
     )
 
 
-def _demand_data(wh: Warehouse, run_date: str, day: date) -> tuple:
+def _demand_data(wh: Warehouse, run_date: date) -> tuple:
     """This run's forecast, the last ACTUAL_DAYS of actual units per article and day, and
     each article's department (a Series by article_id)."""
     forecast = query(
@@ -88,7 +87,7 @@ def _demand_data(wh: Warehouse, run_date: str, day: date) -> tuple:
         "SELECT article_id, t_dat AS sale_date, sum(coalesce(quantity, 1)) AS units FROM {t} "
         f"WHERE t_dat > CAST({wh.param} AS DATE) AND t_dat <= CAST({wh.param} AS DATE) "
         "GROUP BY article_id, t_dat",
-        [(day - timedelta(days=ACTUAL_DAYS)).isoformat(), run_date],
+        [run_date - timedelta(days=ACTUAL_DAYS), run_date],
     )
     departments = query(
         wh, RAW_SCHEMA, "articles", "SELECT DISTINCT article_id, department_name FROM {t}"
@@ -136,7 +135,7 @@ def _demand_panels(page: Page, name: str, caption: str, data: tuple, column, key
     page.chart(name, png(fig), caption, True)
 
 
-def forecast_quality(page: Page, wh: Warehouse, run_date: str) -> None:
+def forecast_quality(page: Page, wh: Warehouse, run_date: date) -> None:
     df = query(
         wh,
         PUBLISHED_SCHEMA,

@@ -15,7 +15,7 @@ from shopguide.warehouse import Warehouse
 HISTORY_RUNS = 30  # runs shown in the over-time charts
 
 
-def published_runs(wh: Warehouse, run_date: str) -> pd.DataFrame:
+def published_runs(wh: Warehouse, run_date: date) -> pd.DataFrame:
     """The latest successful pipeline_runs row per run date, up to ``run_date``."""
     df = query(
         wh,
@@ -33,7 +33,7 @@ def published_runs(wh: Warehouse, run_date: str) -> pd.DataFrame:
     return df.tail(HISTORY_RUNS).reset_index(drop=True)
 
 
-def row_counts(page: Page, runs: pd.DataFrame, run_date: str) -> None:
+def row_counts(page: Page, runs: pd.DataFrame, run_date: date) -> None:
     title = "Rows published per table"
     if runs.empty:
         page.chart("row-counts", empty_chart(title, "no successful run yet"), title, False)
@@ -46,7 +46,7 @@ def row_counts(page: Page, runs: pd.DataFrame, run_date: str) -> None:
         page.chart("row-counts", empty_chart(title, "no rows published"), title, False)
         return
     fig, ax = figure(9.0, 3.8)
-    current = date.fromisoformat(run_date)
+    current = run_date
     previous = counts.loc[[d for d in counts.index if d != current], tables]
     positions = range(len(tables))
     if not previous.empty:
@@ -76,7 +76,7 @@ def row_counts(page: Page, runs: pd.DataFrame, run_date: str) -> None:
     page.chart("row-counts", png(fig), title, True)
 
 
-def quarantine(page: Page, wh: Warehouse, run_date: str) -> None:
+def quarantine(page: Page, wh: Warehouse, run_date: date) -> None:
     title = "Quarantined rows by reason"
     df = query(
         wh,
@@ -101,7 +101,7 @@ def quarantine(page: Page, wh: Warehouse, run_date: str) -> None:
     page.chart("quarantine", png(fig), title, True)
 
 
-def model_metrics(page: Page, wh: Warehouse, run_date: str) -> None:
+def model_metrics(page: Page, wh: Warehouse, run_date: date) -> None:
     df = query(
         wh,
         PUBLISHED_SCHEMA,
@@ -125,7 +125,7 @@ def model_metrics(page: Page, wh: Warehouse, run_date: str) -> None:
     )
 
 
-def realized(page: Page, wh: Warehouse, run_date: str) -> None:
+def realized(page: Page, wh: Warehouse, run_date: date) -> None:
     df = query(
         wh,
         PUBLISHED_SCHEMA,

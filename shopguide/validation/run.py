@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from shopguide.run_date import as_run_date
 from shopguide.settings import Settings
 from shopguide.validation.checks import OUTPUT_CHECKS, RAW_CHECKS, Check
 from shopguide.validation.messages import describe_failure
@@ -32,12 +33,14 @@ class ValidationError(Exception):
     """A suite failed: the message has one line per failed expectation."""
 
 
-def validate_raw(settings: Settings, run_date: str) -> dict:
-    """Validate the raw tables after ingest; raise :class:`ValidationError` on any failure."""
+def validate_raw(settings: Settings, run_date: date | str) -> dict:
+    """Validate the raw tables after ingest; raise :class:`ValidationError` on any failure.
+
+    ``run_date``: a date, or YYYY-MM-DD text (checked: callers outside the pipeline)."""
     return _validate(settings, run_date, RAW_CHECKS)
 
 
-def validate_outputs(settings: Settings, run_date: str) -> dict:
+def validate_outputs(settings: Settings, run_date: date | str) -> dict:
     """Validate ``publish_candidates`` for the run date; raise :class:`ValidationError` on failure."""
     return _validate(settings, run_date, OUTPUT_CHECKS)
 
@@ -54,9 +57,9 @@ def _parameters(settings: Settings, day: date) -> dict[str, Any]:
     }
 
 
-def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> dict:
+def _validate(settings: Settings, run_date: date | str, checks: tuple[Check, ...]) -> dict:
     try:
-        day = date.fromisoformat(run_date)
+        day = as_run_date(run_date)
     except ValueError as exc:
         raise ValueError(f"run_date {run_date!r} is not a date in YYYY-MM-DD form") from exc
     context = get_context(settings)
@@ -97,7 +100,7 @@ def _validate(settings: Settings, run_date: str, checks: tuple[Check, ...]) -> d
     results["data_docs"] = _data_docs_index(settings)
     if problems:
         raise ValidationError(
-            f"{len(problems)} expectation(s) failed for run date {run_date} "
+            f"{len(problems)} expectation(s) failed for run date {day} "
             f"(Data Docs: {results['data_docs']}):\n" + "\n".join(problems)
         )
     return results

@@ -255,7 +255,7 @@ def _not_blank(png: bytes) -> bool:
 )
 def test_run_report_renders_in_headless_chromium_without_network(two_runs, tmp_path):
     settings, _, results = two_runs
-    page = report_path(settings, SECOND)
+    page = report_path(settings, date.fromisoformat(SECOND))
     assert results[SECOND]["report"]["report"] == str(page) and page.is_file()
     text = page.read_text()
     assert "http://" not in text and "https://" not in text  # nothing to fetch, no links out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -101,7 +102,7 @@ def check_summary_prints_the_run(settings, tables: dict[str, pd.DataFrame], caps
     from shopguide.cli import cmd_summary
 
     capsys.readouterr()
-    assert cmd_summary(argparse.Namespace(date=RUN_DATE), settings) == 0
+    assert cmd_summary(argparse.Namespace(date=date.fromisoformat(RUN_DATE)), settings) == 0
     out = capsys.readouterr().out
     assert "task seconds" in out and "recommend " in out and "build_models " in out
     metrics = tables["model_metrics"]
@@ -165,11 +166,16 @@ def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path, capsys):
     control = pd.read_csv(result.control_file, dtype=str)
     listed = second["email_campaign_list"]
     expected = [
-        campaign_group(c, RUN_DATE, settings.email_control_share) for c in listed["customer_id"]
+        campaign_group(c, date.fromisoformat(RUN_DATE), settings.email_control_share)
+        for c in listed["customer_id"]
     ]
     assert list(listed["campaign_group"]) == expected  # dbt's hash is the documented one
     assert 0 < (listed.groupby("customer_id")["campaign_group"].first() == "control").mean() < 0.3
-    assert result.run_date == RUN_DATE and send["customer_id"].is_unique and len(send) > 0
+    assert (
+        result.run_date == date.fromisoformat(RUN_DATE)
+        and send["customer_id"].is_unique
+        and len(send) > 0
+    )
     assert set(send["campaign_group"]) == {"treatment"} and set(control["campaign_group"]) == {
         "control"
     }

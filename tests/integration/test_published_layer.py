@@ -33,7 +33,7 @@ def _build(settings) -> None:
     seed_raw(wh)
     build_models(settings, RUN_DATE)
     seed_outputs(wh)
-    refresh_consent(settings, RUN_DATE)  # what the ingest task does after loading raw.*
+    refresh_consent(settings, RUN_DAY)  # what the ingest task does after loading raw.*
     build_published(settings, RUN_DATE)
 
 
@@ -147,13 +147,13 @@ def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
 
         monkeypatch.setattr(layer, "create_views", broken)
         with pytest.raises(RuntimeError, match="injected"):
-            publish(settings, RUN_DATE)
+            publish(settings, RUN_DAY)
         assert oldest in _run_dates(wh, "recommendations")
         assert RUN_DATE not in _run_dates(wh, "recommendations")
         monkeypatch.undo()
         monkeypatch.setenv("SHOPGUIDE_ROLE_PREFIX", role_prefix)
 
-        result = publish(settings, RUN_DATE)
+        result = publish(settings, RUN_DAY)
         # Retention (3 run dates): the oldest went in the publish transaction.
         assert result["retention_deleted"] == {"recommendations": 1}
         assert _run_dates(wh, "recommendations") == {
@@ -220,22 +220,22 @@ def test_published_layer(any_settings, role_prefix, tmp_path, monkeypatch):
         pd.DataFrame({"customer_hash": [customer_hash("c4")], "suppressed_on": [RUN_DATE]}).to_csv(
             source / "suppressions_unsubscribes.csv", index=False
         )
-        refresh_consent(settings.with_(source_path=str(source)), RUN_DATE)
+        refresh_consent(settings.with_(source_path=str(source)), RUN_DAY)
         assert _audience(settings, marketing) == {"c1"}
         wh.execute(
             "UPDATE raw.customers SET fashion_news_frequency = 'NONE' WHERE customer_id = 'c1'"
         )
-        refresh_consent(settings, RUN_DATE)
+        refresh_consent(settings, RUN_DAY)
         assert _audience(settings, marketing) == set()
         # c1 opts in again; `shopguide suppress c1` takes them out at once, for good.
         wh.execute(
             "UPDATE raw.customers SET fashion_news_frequency = 'Regularly' WHERE customer_id = 'c1'"
         )
-        refresh_consent(settings, RUN_DATE)
+        refresh_consent(settings, RUN_DAY)
         assert _audience(settings, marketing) == {"c1"}
         assert suppress(settings, ["c1"]) == 1 and suppress(settings, ["c1"]) == 0
         assert _audience(settings, marketing) == set()
-        refresh_consent(settings, RUN_DATE)  # the next ingest keeps every suppression
+        refresh_consent(settings, RUN_DAY)  # the next ingest keeps every suppression
         build_published(settings, RUN_DATE)  # and the next list leaves them out
         rebuilt = wh.query_df("SELECT customer_id FROM publish_candidates.email_campaign_list")
         assert set(rebuilt["customer_id"]) == set()

@@ -15,6 +15,7 @@ import gzip
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,7 @@ from shopguide.warehouse import open_warehouse
 from support import make_settings
 
 RUN_DATE = "2024-03-30"
+RUN_DAY = date.fromisoformat(RUN_DATE)
 TX, ART, CUS = "transactions", "articles", "customers"
 
 
@@ -292,13 +294,13 @@ def test_bad_input(kind: Kind, shop, tmp_path):
     settings = make_settings(tmp_path, source="generated", source_path=str(shop))
     if kind.level == "stop":
         # The previous night's load, from a clean export: a stopped run must leave it alone.
-        ingest(settings, "2024-03-23", read_source("generated", str(shop)))
+        ingest(settings, date(2024, 3, 23), read_source("generated", str(shop)))
         before = raw_counts(settings)
 
     row = kind.corrupt(shop)
     if kind.level == "stop":
         with pytest.raises((SourceError, IngestError)) as caught:
-            ingest(settings, RUN_DATE)
+            ingest(settings, RUN_DAY)
         message = str(caught.value)
         assert kind.expect in message and "\n" not in message
         assert str(shop) in message, "the message must name the file"
@@ -307,7 +309,7 @@ def test_bad_input(kind: Kind, shop, tmp_path):
         return
 
     data = read_source("generated", str(shop))
-    result = ingest(settings, RUN_DATE, data)
+    result = ingest(settings, RUN_DAY, data)
     wh = open_warehouse(settings)
     q = wh.query_df("SELECT * FROM raw.quarantine WHERE run_date = CAST(? AS DATE)", [RUN_DATE])
     if kind.level == "quarantine":
@@ -357,7 +359,7 @@ def test_repaired_and_quarantined_input_passes_the_raw_checks(shop, tmp_path):
     for kind in kinds:
         kind.corrupt(shop)
     settings = make_settings(tmp_path, source="generated", source_path=str(shop))
-    result = ingest(settings, RUN_DATE)
+    result = ingest(settings, RUN_DAY)
     assert result["quarantined"] == sum(k.level == "quarantine" for k in kinds)
     checked = validate_raw(settings, RUN_DATE)
     suites = {name: r for name, r in checked.items() if name != "data_docs"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_fingerprint_hashes_each_published_partition_by_its_natural_key(tmp_path
         with wh.transaction() as con:
             wh.execute_in(con, "DELETE FROM published.recommendations")
             wh.insert_frame(con, "published", "recommendations", frame)
-        return fingerprint(wh, "2024-03-31")
+        return fingerprint(wh, date(2024, 3, 31))
 
     first = load(rows)
     assert first["recommendations"][0] == 3

@@ -109,7 +109,7 @@ def test_recommendation_performance_by_hand(tmp_path):
     columns = {**PUBLISHED_TABLES["recommendations"], "model": "VARCHAR"}
     _put(wh, OUTPUTS_SCHEMA, "baseline_recommendations", baseline, columns)
 
-    result = score_feedback(settings, "2024-01-15")
+    result = score_feedback(settings, date(2024, 1, 15))
     assert result["recommendation_run_dates"] == ["2024-01-01"]
     rows = wh.query_df(
         f"SELECT * FROM {OUTPUTS_SCHEMA}.recommendation_performance WHERE scored_on = DATE '2024-01-15'"
@@ -142,14 +142,14 @@ def test_recommendation_performance_by_hand(tmp_path):
     assert len(rows) == 2 * 8  # all, model, 4 reason families, cold_start, baseline
 
     # Before the 14-day window closes only the 7-day rows exist.
-    score_feedback(settings, "2024-01-10")
+    score_feedback(settings, date(2024, 1, 10))
     early = wh.query_df(
         f"SELECT DISTINCT window_days FROM {OUTPUTS_SCHEMA}.recommendation_performance "
         "WHERE scored_on = DATE '2024-01-10'"
     )
     assert list(early["window_days"]) == [7]
     # A rerun of the night leaves the same rows.
-    again = score_feedback(settings, "2024-01-15")
+    again = score_feedback(settings, date(2024, 1, 15))
     assert again == result
     rerun = wh.query_df(
         f"SELECT * FROM {OUTPUTS_SCHEMA}.recommendation_performance WHERE scored_on = DATE '2024-01-15'"
@@ -202,7 +202,7 @@ def test_publish_statements_replace_the_rescored_dates(tmp_path):
         wh.ensure_table(
             con, PUBLISHED_SCHEMA, "campaign_performance", PUBLISHED_TABLES["campaign_performance"]
         )
-        for sql, params in publish_statements(wh, "2024-01-21"):
+        for sql, params in publish_statements(wh, date(2024, 1, 21)):
             wh.execute_in(con, sql, params)
     out = wh.query_df("SELECT run_date, hits FROM published.recommendation_performance ORDER BY 1")
     assert [pd.Timestamp(v).date() for v in out["run_date"]] == [d1, d2, d3]
@@ -277,7 +277,7 @@ def _campaign_warehouse(tmp_path, effect: float, seed: int):
 @pytest.mark.parametrize("effect", [0.10, 0.0])
 def test_campaign_uplift_on_a_shop_with_a_known_effect(tmp_path, effect):
     settings, wh = _campaign_warehouse(tmp_path, effect, seed=11)
-    result = score_feedback(settings, "2024-03-31")
+    result = score_feedback(settings, date(2024, 3, 31))
     assert result["campaign_run_dates"] == ["2024-03-20"]
     rows = wh.query_df(
         f"SELECT * FROM {OUTPUTS_SCHEMA}.campaign_performance WHERE window_days = 7"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -59,7 +60,7 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
         ("not a date", "c1", "0000000001", 10.0, 2, 1),
         ("2024-01-02", "c1", "0000000001", 10.0, 2, 10000),  # outlier
     ]
-    result = ingest(settings, "2024-01-05", shop(GOOD + bad))
+    result = ingest(settings, date(2024, 1, 5), shop(GOOD + bad))
     assert result["transactions"] == 40 and result["quarantined"] == 4
     wh = open_warehouse(settings)
     q = wh.query_df(
@@ -80,16 +81,16 @@ def test_too_many_bad_rows_stop_the_run_and_load_nothing(tmp_path):
         IngestError,
         match=r"transactions from /data/transactions.csv: 10 of 50 rows .*price is zero or negative",
     ):
-        ingest(settings, "2024-01-05", shop(GOOD + bad))
+        ingest(settings, date(2024, 1, 5), shop(GOOD + bad))
     assert not open_warehouse(settings).table_exists("raw", "transactions")
 
 
 def test_loading_the_same_date_twice_leaves_the_same_rows(tmp_path):
     settings = make_settings(tmp_path)
-    ingest(settings, "2024-01-05", shop(GOOD))
+    ingest(settings, date(2024, 1, 5), shop(GOOD))
     wh = open_warehouse(settings)
     before = wh.query_df("SELECT * FROM raw.transactions ORDER BY t_dat, customer_id")
-    ingest(settings, "2024-01-05", shop(GOOD))
+    ingest(settings, date(2024, 1, 5), shop(GOOD))
     after = wh.query_df("SELECT * FROM raw.transactions ORDER BY t_dat, customer_id")
     pd.testing.assert_frame_equal(before, after)
     assert wh.scalar("SELECT count(*) FROM raw.articles") == 2
@@ -99,10 +100,10 @@ def test_loading_the_same_date_twice_leaves_the_same_rows(tmp_path):
 def test_run_date_bounds_the_load_and_later_runs_append_only_their_window(tmp_path):
     settings = make_settings(tmp_path)
     history = [(f"2024-01-{d:02d}", "c1", "0000000001", 10.0, 2, 1) for d in range(1, 31)]
-    ingest(settings, "2024-01-20", shop(history))
+    ingest(settings, date(2024, 1, 20), shop(history))
     wh = open_warehouse(settings)
     assert str(wh.scalar("SELECT max(t_dat) FROM raw.transactions"))[:10] == "2024-01-20"
-    result = ingest(settings, "2024-01-21", shop(history))
+    result = ingest(settings, date(2024, 1, 21), shop(history))
     assert result["window_start"] == "2024-01-15"  # the lookback re-reads late rows only
     assert wh.scalar("SELECT count(*) FROM raw.transactions") == 21
 
@@ -113,7 +114,7 @@ def test_duplicate_and_keyless_dimension_rows_are_quarantined(tmp_path):
         GOOD, articles=("0000000001", "0000000001", "0000000002"), customers=("c1", "c1", "c2")
     )
     data.customers.loc[1, "age"] = 400.0
-    result = ingest(settings, "2024-01-05", data)
+    result = ingest(settings, date(2024, 1, 5), data)
     assert result["articles"] == 2 and result["customers"] == 2
     q = open_warehouse(settings).query_df("SELECT entity, reason FROM raw.quarantine")
     assert sorted(q["entity"]) == ["articles", "customers"]
@@ -122,15 +123,15 @@ def test_duplicate_and_keyless_dimension_rows_are_quarantined(tmp_path):
 
 def test_articles_keep_the_day_they_first_appeared(tmp_path):
     settings = make_settings(tmp_path)
-    ingest(settings, "2024-01-05", shop(GOOD))
+    ingest(settings, date(2024, 1, 5), shop(GOOD))
     wh = open_warehouse(settings)
     first = dict(wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values)
     # The first load's catalogue is as old as the history, sold or not.
     assert {str(v)[:10] for v in first.values()} == {"2024-01-01"}
 
     later = shop(GOOD, articles=("0000000001", "0000000002", "0000000003"))
-    ingest(settings, "2024-01-06", later)
-    ingest(settings, "2024-01-07", later)
+    ingest(settings, date(2024, 1, 6), later)
+    ingest(settings, date(2024, 1, 7), later)
     seen = {
         k: str(v)[:10]
         for k, v in wh.query_df("SELECT article_id, first_seen_date FROM raw.articles").values
@@ -169,7 +170,7 @@ def test_the_same_file_and_run_date_load_the_same_rows_on_any_day(tmp_path, monk
         monkeypatch.setattr(ingest_module, "datetime", FakeDatetime, raising=False)
         monkeypatch.setattr(ingest_module, "date", FakeDate, raising=False)
         settings = make_settings(tmp_path / name, quarantine_max_rate=0.1)
-        ingest(settings, "2024-01-05", shop(rows))
+        ingest(settings, date(2024, 1, 5), shop(rows))
         wh = open_warehouse(settings)
         tx = wh.query_df("SELECT t_dat, customer_id, quantity FROM raw.transactions ORDER BY 1, 2")
         bad = wh.query_df("SELECT reason, record FROM raw.quarantine ORDER BY 1, 2")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 
@@ -25,12 +25,12 @@ def test_the_param_wins_over_everything():
         "logical_date": datetime(2024, 3, 2, 2, tzinfo=UTC),
         "dag_run": _run(run_after=datetime(2024, 9, 9, tzinfo=UTC)),
     }
-    assert resolve_run_date(context) == "2024-06-30"
+    assert resolve_run_date(context) == date(2024, 6, 30)
 
 
 def test_the_conf_counts_when_params_were_not_merged():
     context = {"params": {}, "dag_run": _run(conf={"run_date": "2024-05-01"})}
-    assert resolve_run_date(context) == "2024-05-01"
+    assert resolve_run_date(context) == date(2024, 5, 1)
 
 
 def test_the_volume_override_comes_from_the_param_or_the_conf():
@@ -55,14 +55,13 @@ def test_the_data_interval_start_is_the_scheduled_day():
         "data_interval_start": datetime(2024, 3, 31, 2, tzinfo=UTC),
         "logical_date": datetime(2024, 4, 1, 2, tzinfo=UTC),
     }
-    assert resolve_run_date(context) == "2024-03-31"
+    assert resolve_run_date(context) == date(2024, 3, 31)
 
 
 def test_the_data_interval_of_the_dag_run_and_a_string_date():
-    assert (
-        resolve_run_date({"dag_run": {"data_interval_start": "2024-03-30T02:00:00+00:00"}})
-        == "2024-03-30"
-    )
+    assert resolve_run_date(
+        {"dag_run": {"data_interval_start": "2024-03-30T02:00:00+00:00"}}
+    ) == date(2024, 3, 30)
 
 
 def test_the_logical_date_without_a_data_interval():
@@ -71,7 +70,7 @@ def test_the_logical_date_without_a_data_interval():
         "data_interval_start": None,
         "logical_date": datetime(2024, 2, 29, 23, tzinfo=UTC),
     }
-    assert resolve_run_date(context) == "2024-02-29"
+    assert resolve_run_date(context) == date(2024, 2, 29)
 
 
 def test_a_manual_trigger_with_nothing_takes_the_day_before_it_was_triggered():
@@ -79,19 +78,18 @@ def test_a_manual_trigger_with_nothing_takes_the_day_before_it_was_triggered():
         "params": {"run_date": None},
         "dag_run": _run(run_after=datetime(2026, 12, 6, 0, 30, tzinfo=UTC)),
     }
-    assert resolve_run_date(context) == "2026-12-05"
+    assert resolve_run_date(context) == date(2026, 12, 5)
     # No run_after either: the UTC day before now.
     now = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
-    assert resolve_run_date({"params": {}}, now=now) == "2025-12-31"
+    assert resolve_run_date({"params": {}}, now=now) == date(2025, 12, 31)
 
 
 def test_utc_days_not_local_ones():
     from datetime import timedelta, timezone
 
     tz = timezone(timedelta(hours=10))
-    assert (
-        resolve_run_date({"data_interval_start": datetime(2024, 4, 1, 8, tzinfo=tz)})
-        == "2024-03-31"
+    assert resolve_run_date({"data_interval_start": datetime(2024, 4, 1, 8, tzinfo=tz)}) == date(
+        2024, 3, 31
     )
 
 

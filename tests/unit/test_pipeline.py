@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from shopguide.pipeline import PipelineError
@@ -38,7 +40,7 @@ def test_stale_optional_outputs_are_not_loaded(tmp_path):
     from spark_jobs.common import output_path
 
     settings = make_settings(tmp_path)
-    day = "2024-06-30"
+    day = date(2024, 6, 30)
     for name in ("recommendations", "demand_forecast", "model_metrics"):
         columns = [c for c in PUBLISHED_TABLES[name] if c != "run_date"]
         row = {
@@ -48,7 +50,8 @@ def test_stale_optional_outputs_are_not_loaded(tmp_path):
         if name == "demand_forecast":
             row["forecast_date"] = pd.Timestamp("2024-07-01").date()
         write_parquet(
-            pd.DataFrame([row]), output_path(settings.lake, day, name) + "/part-0.parquet"
+            pd.DataFrame([row]),
+            output_path(settings.lake, day.isoformat(), name) + "/part-0.parquet",
         )
     # An earlier attempt left model_metrics; this attempt ran without the holdout.
     _clear_outputs(settings, day, ("model_metrics",))

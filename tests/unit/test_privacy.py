@@ -59,7 +59,7 @@ def _shop(*ids) -> SourceData:
 
 def test_forget_removes_the_customer_everywhere_and_keeps_the_sales(any_settings):
     settings = any_settings
-    ingest(settings, "2024-01-05", _shop(GONE, KEPT))
+    ingest(settings, date(2024, 1, 5), _shop(GONE, KEPT))
     from shopguide.warehouse import open_warehouse
 
     wh = open_warehouse(settings)
@@ -105,7 +105,7 @@ def test_forget_removes_the_customer_everywhere_and_keeps_the_sales(any_settings
     assert hashes == [customer_hash(GONE)]  # a digest, not the id
 
     # The next export still holds the customer: the load drops them again.
-    result = ingest(settings, "2024-01-06", _shop(GONE, KEPT))
+    result = ingest(settings, date(2024, 1, 6), _shop(GONE, KEPT))
     assert result["forgotten_customers_dropped"] == 1
     assert GONE not in set(wh.query_df("SELECT customer_id FROM raw.customers")["customer_id"])
     assert GONE not in set(
@@ -115,7 +115,7 @@ def test_forget_removes_the_customer_everywhere_and_keeps_the_sales(any_settings
 
 def test_forgetting_twice_or_an_unknown_id_is_harmless(tmp_path):
     settings = make_settings(tmp_path)
-    ingest(settings, "2024-01-05", _shop(KEPT))
+    ingest(settings, date(2024, 1, 5), _shop(KEPT))
     assert forget_customer(settings, "nobody") == {}
     assert forget_customer(settings, "nobody") == {}
     from shopguide.warehouse import open_warehouse
