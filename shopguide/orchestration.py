@@ -14,6 +14,13 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime, timedelta
 
+from shopguide.settings import (  # noqa: F401  (NIGHTLY_CRON: the DAG's documented default)
+    NIGHTLY_CRON,
+    read_export_dir,
+    read_nightly_schedule,
+    read_task_retries,
+)
+
 RUN_DATE_PARAM = "run_date"
 # Publish despite a volume drop the quality gate stopped (shopguide/gate.py): the DAG
 # param of `shopguide run --accept-volume-change`.
@@ -113,15 +120,11 @@ def resolve_run_date(context, now: datetime | None = None) -> date:
     return day - timedelta(days=1)
 
 
-NIGHTLY_CRON = "0 2 * * *"
-
-
 def nightly_cron() -> str | None:
     """The nightly cron (UTC): ``SHOPGUIDE_NIGHTLY_SCHEDULE``, default 02:00; ``none``
     leaves only manual and API triggers (the live test, which must not get a scheduled
     run of its own when the DAG is unpaused)."""
-    value = (os.environ.get("SHOPGUIDE_NIGHTLY_SCHEDULE") or NIGHTLY_CRON).strip()
-    return None if value.lower() in ("none", "off", "manual") else value
+    return read_nightly_schedule()
 
 
 def accepts_volume_change(context) -> bool:
@@ -140,12 +143,11 @@ def accepts_volume_change(context) -> bool:
 def default_args() -> dict:
     """Task defaults: one retry five minutes later unless SHOPGUIDE_TASK_RETRIES /
     SHOPGUIDE_RETRY_DELAY_SECONDS say otherwise (read when the DAG file is parsed)."""
+    retries, delay = read_task_retries()
     return {
         "owner": "data-engineering",
-        "retries": int(os.environ.get("SHOPGUIDE_TASK_RETRIES") or 1),
-        "retry_delay": timedelta(
-            seconds=float(os.environ.get("SHOPGUIDE_RETRY_DELAY_SECONDS") or 300)
-        ),
+        "retries": retries,
+        "retry_delay": timedelta(seconds=delay),
         "execution_timeout": timedelta(hours=2),
     }
 
@@ -153,5 +155,4 @@ def default_args() -> dict:
 def email_export_path(home, run_date: date | str) -> str:
     """Where ``shopguide_email_export`` writes the day's email list (``run_date``: a run
     date, or the text "latest" while the latest run's date is not known yet)."""
-    base = os.environ.get("SHOPGUIDE_EXPORT_DIR") or os.path.join(str(home), "exports")
-    return os.path.join(base, f"email_{run_date}.csv")
+    return os.path.join(read_export_dir(home), f"email_{run_date}.csv")

@@ -39,6 +39,33 @@ def read_alert_webhook() -> str:
     return _env("SHOPGUIDE_ALERT_WEBHOOK", "")
 
 
+# -- read by the DAG files when Airflow parses them: one field each, so a parse never
+# fails on an unrelated invalid setting (the full Settings are loaded inside the tasks).
+NIGHTLY_CRON = "0 2 * * *"
+
+
+def read_nightly_schedule() -> str | None:
+    """``SHOPGUIDE_NIGHTLY_SCHEDULE`` (UTC cron), default 02:00; ``none`` / ``off`` /
+    ``manual``: no schedule, only manual and API triggers."""
+    value = _env("SHOPGUIDE_NIGHTLY_SCHEDULE", NIGHTLY_CRON).strip()
+    return None if value.lower() in ("none", "off", "manual") else value
+
+
+def read_task_retries() -> tuple[int, float]:
+    """(retries, seconds between them): ``SHOPGUIDE_TASK_RETRIES`` (default 1) and
+    ``SHOPGUIDE_RETRY_DELAY_SECONDS`` (default 300)."""
+    return (
+        _env_number("SHOPGUIDE_TASK_RETRIES", 1, int),
+        _env_number("SHOPGUIDE_RETRY_DELAY_SECONDS", 300, float),
+    )
+
+
+def read_export_dir(home) -> str:
+    """Where the email export DAG writes its files: ``SHOPGUIDE_EXPORT_DIR``, default
+    ``<home>/exports``."""
+    return _env("SHOPGUIDE_EXPORT_DIR", str(Path(str(home)) / "exports"))
+
+
 def _env_int(name: str, default: int) -> int:
     return _env_number(name, default, int)
 
