@@ -2,7 +2,7 @@
 
     python benchmarks/bench_forecast.py [--skip-quality] [--skip-speed] [--articles 20000]
 
-Quality runs ``shopguide.forecasting.evaluate_forecast``, exactly what
+Quality runs ``shopguide.evaluate_forecast.evaluate_forecast``, exactly what
 ``shopguide evaluate forecast`` runs. Speed times the nightly job's forecast stage
 (``spark_jobs.forecast.run.run_forecast``) on a generated shop: per 1,000 series against
 the same per-series code in one plain Python process (Spark's overhead) and against
@@ -92,7 +92,7 @@ class LoadSampler:
 def quality() -> dict | None:
     import argparse as ap
 
-    from shopguide.forecasting import forecast_matrices, score_matrices
+    from shopguide.evaluate_forecast import forecast_matrices, score_matrices
 
     if not ONLINE_RETAIL.exists():
         print(f"skip quality: {ONLINE_RETAIL} not found", file=sys.stderr)
@@ -158,7 +158,7 @@ def validation() -> dict[str, list[dict]]:
     history up to the origin only, the top 500 articles as of the origin)."""
     import argparse as ap
 
-    from shopguide.forecasting import forecast_matrices, score_matrices
+    from shopguide.evaluate_forecast import forecast_matrices, score_matrices
 
     out = {}
     for label, settings in VARIANTS.items():
@@ -226,7 +226,7 @@ def level_scaling(m: dict) -> list[dict]:
 def _generated_inputs(n_articles: int, seed: int = 7, customers: int | None = None):
     """daily_sales and articles (pandas) from the synthetic shop generator (as many
     customers as articles unless given)."""
-    from shopguide.forecasting import daily_sales_from_transactions
+    from shopguide.evaluate_forecast import daily_sales_from_transactions
     from shopguide.generate import build_shop
 
     shop = build_shop(customers=customers or n_articles, articles=n_articles, days=365, seed=seed)

@@ -442,7 +442,7 @@ def cmd_evaluate(args) -> int:
     if args.what == "recs":
         from shopguide.evaluation import evaluate_recs as evaluate
     else:
-        from shopguide.forecasting import evaluate_forecast as evaluate
+        from shopguide.evaluate_forecast import evaluate_forecast as evaluate
     try:
         result = evaluate(args)
     finally:

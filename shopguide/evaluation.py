@@ -105,7 +105,7 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
     from spark_jobs.recommend.candidates.als import set_checkpoint_dir
     from spark_jobs.recommend.config import RecsConfig
     from spark_jobs.recommend.holdout import article_type_series, evaluate_models
-    from spark_jobs.recommend.lists import recommend
+    from spark_jobs.recommend.lists import recommend_as_of
 
     k = int(args.k)
     if k < 1:
@@ -181,7 +181,7 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
         targets = spark.createDataFrame(
             pd.DataFrame({"customer_id": evaluated + cold}), "customer_id string"
         )
-        recs = recommend(
+        recs = recommend_as_of(
             customers,
             articles,
             transactions,

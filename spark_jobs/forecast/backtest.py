@@ -162,10 +162,11 @@ def articles_at(
     sold within ``sellable_days`` before it or new and not sold yet
     (:func:`spark_jobs.recommend.asof.articles_as_of`, the recommender's rule too)."""
     from spark_jobs.recommend.asof import articles_as_of
+    from spark_jobs.recommend.columns import PURCHASE_DATE
 
     sales = daily_sales.select(
         F.col("article_id").cast("string").alias("article_id"),
-        F.col("sale_date").cast("date").alias("t_dat"),
+        F.col("sale_date").cast("date").alias(PURCHASE_DATE),
         F.col("units").cast("double").alias("quantity"),
     )
     flags = articles_as_of(articles, sales, origin.isoformat(), config)

@@ -8,7 +8,7 @@ outfit complements and holdout metrics.
 - ``candidates``: the candidate sources (ALS, item-to-item EASE, content, outfit
   complements, popularity, repurchase); ``topk``: blocked top-K scoring;
 - ``features``: candidate features; ``ranker``: the learned ranker; ``lists``: ranked
-  lists, reasons and :func:`~spark_jobs.recommend.lists.recommend`, the whole recommender;
+  lists, reasons and :func:`~spark_jobs.recommend.lists.recommend_as_of`, the whole recommender;
 - ``baseline``: the repurchase + popularity baseline; ``holdout`` and ``metrics``: the
   holdout evaluation and its ranking metrics.
 """

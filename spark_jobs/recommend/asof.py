@@ -27,9 +27,9 @@ from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     CUSTOMER_ID,
     INDEX_GROUP,
+    PURCHASE_DATE,
     QUANTITY,
     SEGMENT,
-    T_DAT,
 )
 from spark_jobs.recommend.config import RecsConfig
 
@@ -67,14 +67,14 @@ def articles_as_of(
     - sellable: last sold less than ``sellable_days`` ago, or never sold and new.
     """
     cut = F.to_date(F.lit(as_of))
-    days_ago = F.datediff(cut, F.col(T_DAT))
+    days_ago = F.datediff(cut, F.col(PURCHASE_DATE))
     units = _units(transactions)
     sales = (
         transactions.where(days_ago >= 0)
         .groupBy(ARTICLE_ID)
         .agg(
-            F.min(T_DAT).alias("first_sale_date"),
-            F.max(T_DAT).alias("last_sale_date"),
+            F.min(PURCHASE_DATE).alias("first_sale_date"),
+            F.max(PURCHASE_DATE).alias("last_sale_date"),
             F.sum(F.when(days_ago < 7, units).otherwise(0.0)).alias("units_7d"),
             F.sum(F.when(days_ago < 28, units).otherwise(0.0)).alias("units_28d"),
         )
@@ -128,7 +128,7 @@ def customers_as_of(
     if AGE_BAND not in customers.columns:
         return customers
     cut = F.to_date(F.lit(as_of))
-    bought = transactions.where(F.col(CUSTOMER_ID).isNotNull() & (F.col(T_DAT) <= cut))
+    bought = transactions.where(F.col(CUSTOMER_ID).isNotNull() & (F.col(PURCHASE_DATE) <= cut))
     groups = (
         articles.select(ARTICLE_ID, F.col(INDEX_GROUP).cast("string").alias("_ig"))
         if INDEX_GROUP in articles.columns
@@ -165,7 +165,7 @@ def shop_as_of(
 ) -> tuple[DataFrame, DataFrame]:
     """(customers, articles) as known at ``as_of``: the one function every model state
     is built from (``transactions`` may run past ``as_of``; later rows are ignored)."""
-    tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of)))
+    tx = transactions.where(F.col(PURCHASE_DATE) <= F.to_date(F.lit(as_of)))
     arts = articles_as_of(articles, tx, as_of, config)
     # Segments use the index group of every article bought, listed or not at the cut
     # (an article bought by the cut was listed by it).

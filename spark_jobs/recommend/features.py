@@ -22,12 +22,12 @@ from spark_jobs.recommend.columns import (
     ARTICLE_ID,
     COMPLEMENT_ARTICLE_ID,
     CUSTOMER_ID,
+    PURCHASE_DATE,
     QUANTITY,
     REASON,
     REASON_POPULAR_GLOBAL,
     SCORE,
     SIMILAR_ARTICLE_ID,
-    T_DAT,
 )
 from spark_jobs.recommend.config import RecsConfig
 from spark_jobs.recommend.state import ShopState
@@ -84,7 +84,7 @@ def _recent_purchases(state: ShopState, config: RecsConfig) -> DataFrame:
     """(customer_id, article_id, w): each customer's last ``recent_articles`` distinct articles."""
     bought = decayed_purchases(state.transactions, state.as_of, config.repurchase_half_life_days)
     per = bought.groupBy(CUSTOMER_ID, ARTICLE_ID).agg(
-        F.max(T_DAT).alias("_last"), F.sum("w").alias("w")
+        F.max(PURCHASE_DATE).alias("_last"), F.sum("w").alias("w")
     )
     order = Window.partitionBy(CUSTOMER_ID).orderBy(
         F.col("_last").desc(), F.col("w").desc(), F.col(ARTICLE_ID)
@@ -142,7 +142,7 @@ def candidate_features(
         .agg(
             F.sum("w").alias("_rep_w"),
             F.count(F.lit(1)).alias("_rep_n"),
-            F.max(T_DAT).alias("_rep_last"),
+            F.max(PURCHASE_DATE).alias("_rep_last"),
         )
     )
     rep = hist.withColumn(SCORE, repurchase_score(F.col("_rep_w")))
@@ -248,7 +248,7 @@ def candidate_features(
 def trending_articles(state: ShopState, config: RecsConfig) -> DataFrame:
     """(article_id, score): sellable articles whose last-7-day sales most exceed their
     previous 3 weeks' pace (smoothed), top ``trending_candidates``."""
-    days_ago = F.datediff(F.to_date(F.lit(state.as_of)), F.col(T_DAT))
+    days_ago = F.datediff(F.to_date(F.lit(state.as_of)), F.col(PURCHASE_DATE))
     units = F.coalesce(F.col(QUANTITY).cast("double"), F.lit(1.0))
     stats = (
         state.transactions.where(days_ago.between(0, 27))
@@ -275,7 +275,7 @@ def _add_features(
 ) -> DataFrame:
     as_of = F.to_date(F.lit(state.as_of))
     cust = tx.groupBy(CUSTOMER_ID).agg(
-        F.count(F.lit(1)).alias("_c_n"), F.max(T_DAT).alias("_c_last")
+        F.count(F.lit(1)).alias("_c_n"), F.max(PURCHASE_DATE).alias("_c_last")
     )
     glob = (
         decayed_purchases(state.transactions, state.as_of, config.popularity_half_life_days)

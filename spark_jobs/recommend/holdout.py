@@ -1,7 +1,7 @@
 """Holdout evaluation of the recommender and its baselines (``model_metrics``).
 
 The nightly run (``recommend --evaluate``) and ``shopguide evaluate recs`` both call
-:func:`evaluate_models` on the lists :func:`spark_jobs.recommend.lists.recommend` returns.
+:func:`evaluate_models` on the lists :func:`spark_jobs.recommend.lists.recommend_as_of` returns.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from spark_jobs.recommend.columns import (
     CUSTOMER_ID,
     MODEL_METRICS_COLUMNS,
     PRODUCT_TYPE,
+    PURCHASE_DATE,
     SCORE,
-    T_DAT,
 )
 from spark_jobs.recommend.config import RecsConfig
-from spark_jobs.recommend.lists import Recommendations, recommend
+from spark_jobs.recommend.lists import Recommendations, recommend_as_of
 from spark_jobs.recommend.metrics import catalog_coverage, diversity, novelty, ranking_metrics
 from spark_jobs.recommend.ranker import Ranker
 from spark_jobs.recommend.state import shift_date
@@ -84,9 +84,10 @@ def holdout_metrics(
     trained on data before the holdout (default: trained here)."""
     cut = shift_date(run_date, -holdout_days)
     known = transactions.where(F.col(CUSTOMER_ID).isNotNull())
-    train = known.where(F.col(T_DAT) <= F.to_date(F.lit(cut)))
+    train = known.where(F.col(PURCHASE_DATE) <= F.to_date(F.lit(cut)))
     test = known.where(
-        (F.col(T_DAT) > F.to_date(F.lit(cut))) & (F.col(T_DAT) <= F.to_date(F.lit(run_date)))
+        (F.col(PURCHASE_DATE) > F.to_date(F.lit(cut)))
+        & (F.col(PURCHASE_DATE) <= F.to_date(F.lit(run_date)))
     )
     evaluated = (
         test.select(CUSTOMER_ID)
@@ -102,10 +103,10 @@ def holdout_metrics(
     columns = list(MODEL_METRICS_COLUMNS)
     if truth.empty:
         return pd.DataFrame({c: [] for c in columns})
-    recs = recommend(
+    recs = recommend_as_of(
         customers,
         articles,
-        transactions.where(F.col(T_DAT) <= F.to_date(F.lit(cut))),
+        transactions.where(F.col(PURCHASE_DATE) <= F.to_date(F.lit(cut))),
         cut,
         config,
         score_customers=evaluated,

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from spark_jobs.recommend.candidates.als import set_checkpoint_dir
     from spark_jobs.recommend.holdout import holdout_metrics
-    from spark_jobs.recommend.lists import recommend
+    from spark_jobs.recommend.lists import recommend_as_of
     from spark_jobs.recommend.ranker import fit_ranker
     from spark_jobs.recommend.state import shift_date
 
@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
             # holdout stays unseen and the ranker is fit once instead of twice.
             cut = shift_date(args.run_date, -args.holdout_days)
             ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
-        result = recommend(customers, articles, transactions, args.run_date, config, ranker=ranker)
+        result = recommend_as_of(
+            customers, articles, transactions, args.run_date, config, ranker=ranker
+        )
         with timed(f"{args.run_date} lists for every customer (candidates, ranking, write)"):
             write_output(result.hybrid, args.lake, args.run_date, OUT_RECOMMENDATIONS)
         write_output(result.similar_articles, args.lake, args.run_date, OUT_SIMILAR_ARTICLES)

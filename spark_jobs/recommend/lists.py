@@ -1,6 +1,6 @@
 """The AI shopping guide: candidates from every source, a learned ranker, business rules.
 
-For a run date D the recommender (:func:`recommend`)
+For a run date D the recommender (:func:`recommend_as_of`)
 1. computes its model state as of a date (ALS factors, EASE weights, content vectors
    and profiles, complements, popularity, trending) with
    :func:`spark_jobs.recommend.state.build_state`;
@@ -193,7 +193,7 @@ class Recommendations:
             self.state.release()
 
 
-def recommend(
+def recommend_as_of(
     customers: DataFrame,
     articles: DataFrame,
     transactions: DataFrame,

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs.recommend.buckets import stable_uniform
-from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, T_DAT
+from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, PURCHASE_DATE
 from spark_jobs.recommend.config import RecsConfig
 from spark_jobs.recommend.features import FEATURES, candidate_features
 from spark_jobs.recommend.state import ShopState, build_state
@@ -109,7 +109,9 @@ def validation_window(
 ) -> tuple[str, str] | None:
     """(train_until, label_until): the last ``ranker_val_days`` days before ``as_of``
     (at most a third of the data's span) hold the ranker's labels."""
-    row = transactions.agg(F.min(T_DAT).alias("lo"), F.max(T_DAT).alias("hi")).first()
+    row = transactions.agg(
+        F.min(PURCHASE_DATE).alias("lo"), F.max(PURCHASE_DATE).alias("hi")
+    ).first()
     if row["lo"] is None:
         return None
     hi = min(row["hi"], dt.date.fromisoformat(as_of))
@@ -150,7 +152,7 @@ def fit_ranker(
     purchases (``"random"``, for random-split protocols). Models for the features are
     fit on the rest."""
     known = transactions.where(
-        F.col(CUSTOMER_ID).isNotNull() & (F.col(T_DAT) <= F.to_date(F.lit(as_of)))
+        F.col(CUSTOMER_ID).isNotNull() & (F.col(PURCHASE_DATE) <= F.to_date(F.lit(as_of)))
     )
     if validation == "random":
         # A draw per row from a hash of all its columns: identical rows share one.
@@ -166,7 +168,7 @@ def fit_ranker(
         if window is None:
             return fallback_ranker(config)
         fit_as_of, label_until = window
-        day = F.col(T_DAT)
+        day = F.col(PURCHASE_DATE)
         label_tx = known.where(
             (day > F.to_date(F.lit(fit_as_of))) & (day <= F.to_date(F.lit(label_until)))
         )

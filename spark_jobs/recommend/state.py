@@ -17,7 +17,7 @@ from spark_jobs.recommend.candidates.complements import outfit_complements
 from spark_jobs.recommend.candidates.content import article_vectors, content_pool, similar_articles
 from spark_jobs.recommend.candidates.inputs import decayed_purchases, sellable_articles
 from spark_jobs.recommend.candidates.itemitem import ItemItemModel, fit_itemitem
-from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, T_DAT
+from spark_jobs.recommend.columns import ARTICLE_ID, CUSTOMER_ID, PURCHASE_DATE
 from spark_jobs.recommend.config import RecsConfig
 from spark_jobs.recommend.timing import timed
 
@@ -67,12 +67,12 @@ def repeat_rate(transactions: DataFrame) -> float:
     bought the article on an earlier day: how much this shop's customers repeat."""
     days = (
         transactions.where(F.col(CUSTOMER_ID).isNotNull())
-        .select(CUSTOMER_ID, ARTICLE_ID, T_DAT)
+        .select(CUSTOMER_ID, ARTICLE_ID, PURCHASE_DATE)
         .distinct()
     )
-    first = F.min(T_DAT).over(Window.partitionBy(CUSTOMER_ID, ARTICLE_ID))
+    first = F.min(PURCHASE_DATE).over(Window.partitionBy(CUSTOMER_ID, ARTICLE_ID))
     row = (
-        days.select((F.col(T_DAT) > first).cast("double").alias("_r"))
+        days.select((F.col(PURCHASE_DATE) > first).cast("double").alias("_r"))
         .agg(F.avg("_r").alias("r"))
         .first()
     )
@@ -98,7 +98,7 @@ def build_state(
     newness and sellability are those known at ``as_of`` (:func:`shop_as_of`), for the
     nightly lists, the ranker's training state and the holdout alike."""
     with timed(f"{as_of} articles and sellable"):
-        tx = transactions.where(F.col(T_DAT) <= F.to_date(F.lit(as_of))).cache()
+        tx = transactions.where(F.col(PURCHASE_DATE) <= F.to_date(F.lit(as_of))).cache()
         customers, arts = shop_as_of(customers, articles, tx, as_of, config)
         customers = customers.cache()
         arts = arts.cache()

@@ -12,12 +12,12 @@ daily as (
 
     select
         article_id,
-        t_dat as sale_date,
+        purchase_date as sale_date,
         cast(sum(quantity) as bigint) as units,
         sum(price * quantity) as revenue,
         count(distinct customer_id) as customers
     from transactions
-    group by article_id, t_dat
+    group by article_id, purchase_date
 
 )
 

@@ -21,7 +21,7 @@ purchases as (
 
     select
         transactions.customer_id,
-        transactions.t_dat,
+        transactions.purchase_date,
         transactions.price,
         transactions.quantity as units,
         transactions.sales_channel_id,
@@ -37,9 +37,9 @@ totals as (
 
     select
         customer_id,
-        min(t_dat) as first_purchase_date,
-        max(t_dat) as last_purchase_date,
-        count(distinct t_dat) as frequency,
+        min(purchase_date) as first_purchase_date,
+        max(purchase_date) as last_purchase_date,
+        count(distinct purchase_date) as frequency,
         cast(sum(units) as bigint) as units,
         sum(price * units) as monetary,
         sum(price * units) / nullif(sum(units), 0) as mean_unit_price

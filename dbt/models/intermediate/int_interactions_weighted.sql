@@ -17,9 +17,9 @@ aged as (
     select
         customer_id,
         article_id,
-        t_dat,
+        purchase_date,
         quantity,
-        {{ days_before_run_date('t_dat') }} as age_days
+        {{ days_before_run_date('purchase_date') }} as age_days
     from transactions
 
 ),
@@ -30,8 +30,8 @@ weighted as (
         customer_id,
         article_id,
         cast(sum(quantity) as bigint) as purchases,
-        min(t_dat) as first_purchase_date,
-        max(t_dat) as last_purchase_date,
+        min(purchase_date) as first_purchase_date,
+        max(purchase_date) as last_purchase_date,
         sum(
             quantity * power(
                 cast(0.5 as {{ type_double() }}),

@@ -20,17 +20,17 @@ from spark_jobs.recommend.columns import (
     INDEX_GROUP,
     OUTFIT_COMPLEMENTS_COLUMNS,
     PRODUCT_GROUP,
+    PURCHASE_DATE,
     RANK,
     SCORE,
     SUPPORT,
-    T_DAT,
 )
 from spark_jobs.recommend.config import RecsConfig
 
 
 def baskets(transactions: DataFrame, run_date: str, config: RecsConfig) -> DataFrame:
     """(basket_id, article_id) distinct, for baskets of 2..max_basket_articles articles."""
-    days_ago = F.datediff(F.to_date(F.lit(run_date)), F.col(T_DAT))
+    days_ago = F.datediff(F.to_date(F.lit(run_date)), F.col(PURCHASE_DATE))
     items = (
         transactions.where(F.col(CUSTOMER_ID).isNotNull() & (days_ago >= 0))
         .select(

@@ -48,7 +48,7 @@ def shop(spark):
             (D0, None, "a4", 5),  # anonymous sale: ignored
             (dt.date(2024, 1, 11), "c1", "a4", 1),  # after the run date: ignored
         ],
-        "t_dat date, customer_id string, article_id string, quantity int",
+        "purchase_date date, customer_id string, article_id string, quantity int",
     )
     return customers, articles, transactions
 

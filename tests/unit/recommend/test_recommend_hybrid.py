@@ -108,7 +108,14 @@ def tiny_shop(seed: int = 7):
                 rows.append((day, f"c{c}", f"{pref[1]}{int(rng.integers(0, 8))}", 5.0, 2, 1))
     transactions = pd.DataFrame(
         rows,
-        columns=["t_dat", "customer_id", "article_id", "price", "sales_channel_id", "quantity"],
+        columns=[
+            "purchase_date",
+            "customer_id",
+            "article_id",
+            "price",
+            "sales_channel_id",
+            "quantity",
+        ],
     )
     custs = [
         (
@@ -150,14 +157,14 @@ def frames(spark):
 
 def test_hybrid_lists_every_customer_with_rules_and_reasons(spark, frames, tmp_path):
     from spark_jobs.recommend.candidates.als import set_checkpoint_dir
-    from spark_jobs.recommend.lists import recommend
+    from spark_jobs.recommend.lists import recommend_as_of
     from spark_jobs.recommend.ranker import fallback_ranker
 
     set_checkpoint_dir(spark, str(tmp_path / "ckpt"))
     customers, articles, transactions = frames
     # Fixed-weight ranker: one model fit instead of two keeps this test quick; the
     # learned ranker is covered by the slow end-to-end test below.
-    result = recommend(
+    result = recommend_as_of(
         customers, articles, transactions, RUN_DATE, CONFIG, ranker=fallback_ranker(CONFIG)
     )
     read = {
@@ -261,7 +268,7 @@ def test_main_writes_all_outputs(spark, frames, tmp_path, monkeypatch):
 def test_validation_repeat_share_counts_rebuys_of_customers_with_history(spark):
     from spark_jobs.recommend.ranker import validation_repeat_share
 
-    schema = "t_dat date, customer_id string, article_id string"
+    schema = "purchase_date date, customer_id string, article_id string"
     d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 8)
     fit = spark.createDataFrame(
         [(d1, "c1", "a1"), (d1, "c1", "a2"), (d1, "c2", "a3"), (d1, None, "a4")], schema
@@ -554,7 +561,7 @@ def test_outfit_complements_score_co_purchases_by_shrunk_lift_by_hand(spark):
             ("c3", "B", dt.date(2020, 1, 1)),  # a basket of one article: left out
             (None, "B", dt.date(2020, 1, 10)),  # no customer: no basket
         ],
-        "customer_id string, article_id string, t_dat date",
+        "customer_id string, article_id string, purchase_date date",
     )
     config = RecsConfig().replace(basket_days=3, complement_min_support=2, complement_shrinkage=5.0)
     got = outfit_complements(tx, articles, articles, "2020-01-10", config)

@@ -19,7 +19,7 @@ renamed as (
         coalesce(quantity, 1) as quantity,  -- H&M rows are one unit each
 
         ---------- dates
-        t_dat,
+        t_dat as purchase_date,  -- H&M's name for the day of the purchase
         _run_date as loaded_run_date
 
     from source

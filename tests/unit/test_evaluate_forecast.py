@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopguide import forecasting
+from shopguide import evaluate_forecast
 
 
 def _source(days=120, end=dt.date(2024, 5, 31)):
@@ -50,11 +50,11 @@ def test_daily_sales_counts_anonymous_sales_and_quantities():
             "quantity": [3, 2, 1],
         }
     )
-    daily = forecasting.daily_sales_from_transactions(tx)
+    daily = evaluate_forecast.daily_sales_from_transactions(tx)
     assert daily.units.tolist() == [5.0, 1.0]
     assert daily.revenue.tolist() == [10.0, 3.0]
     assert daily.customers.tolist() == [1, 1]
-    assert forecasting.top_articles(
+    assert evaluate_forecast.top_articles(
         pd.concat([daily, daily.assign(article_id="B", units=[9.0, 9.0])]), dt.date(2024, 1, 1), 1
     ) == ["B"]
 
@@ -66,7 +66,7 @@ def test_evaluate_forecast_scores_every_model(spark, monkeypatch):
     args = argparse.Namespace(
         source="online-retail", path="mem", train_end="2024-05-17", horizon=14, top=2
     )
-    out = forecasting.evaluate_forecast(args)
+    out = evaluate_forecast.evaluate_forecast(args)
     assert out["horizon"] == 14 and out["series"] == 2
     assert set(out["models"]) == {"shopguide", "seasonal_naive", "naive", "window_average"}
     ours = out["models"]["shopguide"]
@@ -87,8 +87,8 @@ def test_evaluate_forecast_explains_a_window_past_the_data(monkeypatch):
     args = argparse.Namespace(
         source="online-retail", path="mem", train_end="2024-05-25", horizon=14, top=None
     )
-    with pytest.raises(forecasting.EvaluationError, match="earlier --train-end"):
-        forecasting.evaluate_forecast(args)
+    with pytest.raises(evaluate_forecast.EvaluationError, match="earlier --train-end"):
+        evaluate_forecast.evaluate_forecast(args)
     args.train_end = "25/05/2024"
-    with pytest.raises(forecasting.EvaluationError, match="YYYY-MM-DD"):
-        forecasting.evaluate_forecast(args)
+    with pytest.raises(evaluate_forecast.EvaluationError, match="YYYY-MM-DD"):
+        evaluate_forecast.evaluate_forecast(args)
