@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,34 +88,22 @@ def _eval_settings(tmp: Path):
     )
 
 
-def evaluate_recs(args: argparse.Namespace) -> dict:
-    """Evaluate the recommender and its baselines on a source: fit on the training part of
-    a split, score each model's top-k lists against the customers' purchases in the test part.
+@dataclass
+class _Split:
+    """The purchases an evaluation fits on and scores against."""
 
-    ``args``: source, path, k, split ('time' or 'random-per-user'), train_end, test_days
-    (time split), test_fraction, seed (random split), exclude_seen; optional ``config``
-    (dict of RecsConfig overrides), ``workdir``, ``validation`` (tuning: evaluate on a
-    validation split carved from the training part instead of the test part) and
-    ``details`` (add novelty, diversity, the ranker's coefficients...). Returns
-    ``{"k", "users", "models": {model: metrics}, "cold": {"users", "map_at_k"}}``.
-    """
-    from shopguide.pipeline import prepare_inputs
-    from shopguide.sources import read_source
-    from spark_jobs.common import get_spark, read_input
-    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
-    from spark_jobs.recommend.config import RecsConfig
-    from spark_jobs.recommend.holdout import article_type_series, evaluate_models
-    from spark_jobs.recommend.lists import recommend_as_of
+    train_tx: pd.DataFrame
+    test_tx: pd.DataFrame
+    run_date: str  # the last training day, the run date of the pipeline it runs
+    train_end: pd.Timestamp | None  # time split: the first test day (shifted calendar)
 
-    k = int(args.k)
-    if k < 1:
-        raise ValueError(f"--k must be at least 1, got {k}")
+
+def _split_purchases(args: argparse.Namespace, tx: pd.DataFrame, shift: int) -> _Split:
+    """Train and test purchases by ``args.split``: 'time' (``train_end``, ``test_days``)
+    or 'random-per-user' (``test_fraction``, ``seed``); with ``args.validation`` the split
+    is carved from the training part instead (tuning never sees the test part)."""
     split = getattr(args, "split", None) or "time"
     validation = bool(getattr(args, "validation", False))
-    data = read_source(args.source, args.path)
-    data, shift = _shift_into_shop_era(data)
-    tx = data.transactions
-    tx = tx[tx["customer_id"].notna() & tx["t_dat"].notna()]
     if split == "time":
         if not getattr(args, "train_end", None) or not getattr(args, "test_days", None):
             raise ValueError("the time split needs --train-end YYYY-MM-DD and --test-days N")
@@ -136,16 +124,40 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
                 f"in {args.path} (data covers {tx['t_dat'].min().date()}..{tx['t_dat'].max().date()}): pick another --train-end"
             )
         run_date = (train_end - pd.Timedelta(days=1)).date().isoformat()
-    elif split == "random-per-user":
+        return _Split(train_tx, test_tx, run_date, train_end)
+    if split == "random-per-user":
         fraction = float(getattr(args, "test_fraction", 0.25) or 0.25)
         seed = int(getattr(args, "seed", 42) or 42)
         train_tx, test_tx = split_random_per_user(tx, fraction, seed)
         if validation:
             # Tuning: split the training part again; the test part is never looked at.
             train_tx, test_tx = split_random_per_user(train_tx, fraction, seed + 1)
-        run_date = train_tx["t_dat"].max().date().isoformat()
-    else:
-        raise ValueError(f"--split must be time or random-per-user, got {split!r}")
+        return _Split(train_tx, test_tx, train_tx["t_dat"].max().date().isoformat(), None)
+    raise ValueError(f"--split must be time or random-per-user, got {split!r}")
+
+
+def evaluate_recs(args: argparse.Namespace) -> dict:
+    """Evaluate the recommender and its baselines on a source: fit on the training part of
+    a split, score each model's top-k lists against the customers' purchases in the test part.
+
+    ``args``: source, path, k, split ('time' or 'random-per-user'), train_end, test_days
+    (time split), test_fraction, seed (random split), exclude_seen; optional ``config``
+    (dict of RecsConfig overrides), ``workdir``, ``validation`` (tuning: evaluate on a
+    validation split carved from the training part instead of the test part) and
+    ``details`` (add novelty, diversity, the ranker's coefficients...). Returns
+    ``{"k", "users", "models": {model: metrics}, "cold": {"users", "map_at_k"}}``.
+    """
+    from shopguide.sources import read_source
+    from spark_jobs.recommend.config import RecsConfig
+
+    k = int(args.k)
+    if k < 1:
+        raise ValueError(f"--k must be at least 1, got {k}")
+    split = getattr(args, "split", None) or "time"
+    data = read_source(args.source, args.path)
+    data, shift = _shift_into_shop_era(data)
+    tx = data.transactions
+    parts = _split_purchases(args, tx[tx["customer_id"].notna() & tx["t_dat"].notna()], shift)
 
     overrides = {
         **SOURCE_PROFILES.get(args.source, {}),
@@ -153,93 +165,105 @@ def evaluate_recs(args: argparse.Namespace) -> dict:
         "top_k": k,
     }
     config = RecsConfig().replace(**overrides)
-    exclude_seen = bool(getattr(args, "exclude_seen", False))
-
-    train_buyers = set(train_tx["customer_id"])
-    test_buyers = set(test_tx["customer_id"])
-    evaluated = sorted(test_buyers & train_buyers)
-    cold = sorted(test_buyers - train_buyers) if split == "time" else []
-    truth = test_tx[["customer_id", "article_id"]].drop_duplicates()
-
+    if parts.train_end is not None:
+        # Anonymous sales stay: they count for demand, not for recommendations.
+        train_data = data.filter_transactions(data.transactions["t_dat"] < parts.train_end)
+    else:
+        train_data = replace(data, transactions=parts.train_tx)
     workdir = getattr(args, "workdir", None)
     tmp_ctx = tempfile.TemporaryDirectory(prefix="shopguide-eval-") if workdir is None else None
-    tmp = Path(workdir or tmp_ctx.name)
     try:
-        settings = _eval_settings(tmp)
-        if split == "time":
-            # Anonymous sales stay: they count for demand, not for recommendations.
-            train_data = data.filter_transactions(data.transactions["t_dat"] < train_end)
-        else:
-            train_data = replace(data, transactions=train_tx)
-        prepare_inputs(settings, run_date, train_data)
-        spark = get_spark("shopguide-evaluate")
-        set_checkpoint_dir(spark, str(tmp / "lake" / "tmp" / "checkpoints"))
-        customers, articles, transactions = (
-            read_input(spark, settings.lake, run_date, n)
-            for n in ("customers", "articles", "transactions")
+        result = _run_and_score(
+            Path(workdir or tmp_ctx.name), args, split, parts, train_data, config, k
         )
-        targets = spark.createDataFrame(
-            pd.DataFrame({"customer_id": evaluated + cold}), "customer_id string"
-        )
-        recs = recommend_as_of(
-            customers,
-            articles,
-            transactions,
-            run_date,
-            config,
-            score_customers=targets,
-            exclude_seen=exclude_seen,
-            validation=("random" if split == "random-per-user" else "time"),
-        )
-        train_pairs = train_tx[["customer_id", "article_id"]].drop_duplicates()
-        types = article_type_series(articles)
-        ev_set = set(evaluated)
-        models = evaluate_models(
-            recs,
-            truth[truth["customer_id"].isin(ev_set)],
-            train_pairs,
-            types,
-            recs.sellable_count,
-            k,
-            ev_set,
-        )
-        result = {
-            "k": k,
-            "users": len(evaluated),
-            "models": {
-                m: {key: round(float(v[key]), 6) for key in METRIC_KEYS} for m, v in models.items()
-            },
-        }
-        if split == "time":
-            cold_set = set(cold)
-            cold_truth = truth[truth["customer_id"].isin(cold_set)]
-            cold_metrics = (
-                evaluate_models(
-                    recs, cold_truth, train_pairs, types, recs.sellable_count, k, cold_set
-                )["hybrid"]
-                if cold
-                else {"map_at_k": 0.0}
-            )
-            result["cold"] = {
-                "users": len(cold),
-                "map_at_k": round(float(cold_metrics["map_at_k"]), 6),
-            }
         if getattr(args, "details", False):
-            result["details"] = {
-                "models": {
-                    m: {key: round(float(v[key]), 6) for key in DETAIL_KEYS}
-                    for m, v in models.items()
-                },
-                "ranker": recs.ranker.describe(),
-                "repeat_rate": round(recs.repeat_rate, 4),
-                "date_shift_days": shift,
-                "config": overrides,
-            }
-        recs.release()
+            result["details"]["date_shift_days"] = shift
+            result["details"]["config"] = overrides
         return result
     finally:
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
+
+
+def _run_and_score(tmp: Path, args, split: str, parts: _Split, train_data, config, k: int):
+    """Run the recommender on the training data (ingest, dbt and export in ``tmp``, then
+    Spark) for the evaluated and cold customers, and score every model's lists."""
+    from shopguide.pipeline import prepare_inputs
+    from spark_jobs.common import get_spark, read_input
+    from spark_jobs.recommend.candidates.als import set_checkpoint_dir
+    from spark_jobs.recommend.holdout import article_type_series, evaluate_models
+    from spark_jobs.recommend.lists import recommend_as_of
+
+    train_buyers = set(parts.train_tx["customer_id"])
+    test_buyers = set(parts.test_tx["customer_id"])
+    evaluated = sorted(test_buyers & train_buyers)
+    cold = sorted(test_buyers - train_buyers) if split == "time" else []
+    truth = parts.test_tx[["customer_id", "article_id"]].drop_duplicates()
+
+    settings = _eval_settings(tmp)
+    prepare_inputs(settings, parts.run_date, train_data)
+    spark = get_spark("shopguide-evaluate")
+    set_checkpoint_dir(spark, str(tmp / "lake" / "tmp" / "checkpoints"))
+    customers, articles, transactions = (
+        read_input(spark, settings.lake, parts.run_date, n)
+        for n in ("customers", "articles", "transactions")
+    )
+    targets = spark.createDataFrame(
+        pd.DataFrame({"customer_id": evaluated + cold}), "customer_id string"
+    )
+    recs = recommend_as_of(
+        customers,
+        articles,
+        transactions,
+        parts.run_date,
+        config,
+        score_customers=targets,
+        exclude_seen=bool(getattr(args, "exclude_seen", False)),
+        validation=("random" if split == "random-per-user" else "time"),
+    )
+    train_pairs = parts.train_tx[["customer_id", "article_id"]].drop_duplicates()
+    types = article_type_series(articles)
+    ev_set = set(evaluated)
+    models = evaluate_models(
+        recs,
+        truth[truth["customer_id"].isin(ev_set)],
+        train_pairs,
+        types,
+        recs.sellable_count,
+        k,
+        ev_set,
+    )
+    result = {
+        "k": k,
+        "users": len(evaluated),
+        "models": {
+            m: {key: round(float(v[key]), 6) for key in METRIC_KEYS} for m, v in models.items()
+        },
+    }
+    if split == "time":
+        cold_set = set(cold)
+        cold_truth = truth[truth["customer_id"].isin(cold_set)]
+        cold_metrics = (
+            evaluate_models(recs, cold_truth, train_pairs, types, recs.sellable_count, k, cold_set)[
+                "hybrid"
+            ]
+            if cold
+            else {"map_at_k": 0.0}
+        )
+        result["cold"] = {
+            "users": len(cold),
+            "map_at_k": round(float(cold_metrics["map_at_k"]), 6),
+        }
+    if getattr(args, "details", False):
+        result["details"] = {
+            "models": {
+                m: {key: round(float(v[key]), 6) for key in DETAIL_KEYS} for m, v in models.items()
+            },
+            "ranker": recs.ranker.describe(),
+            "repeat_rate": round(recs.repeat_rate, 4),
+        }
+    recs.release()
+    return result
 
 
 def _shift_into_shop_era(data):
