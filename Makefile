@@ -71,6 +71,7 @@ test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 1 --durations=25
 
 bench: install
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 lint: install

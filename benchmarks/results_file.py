@@ -7,7 +7,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results.md"
 HEADER = (
     "# Benchmarks\n\n"
-    "Regenerate with `make bench` (one section: `python benchmarks/run.py pipeline|recs|forecast`).\n"
+    "Regenerate with `make bench` (one section: `python benchmarks/run.py pipeline|recs|als_peers|forecast`).\n"
     "Quality numbers come from the exact commands shown; speed numbers are wall-clock on a\n"
     "2-core, 24 GiB machine like CI's.\n"
 )

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_pipeline.py", "bench_recs.py", "bench_forecast.py")
+SCRIPTS = ("bench_pipeline.py", "bench_recs.py", "bench_als_peers.py", "bench_forecast.py")
 
 
 def main(argv: list[str]) -> int:
