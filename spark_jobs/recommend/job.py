@@ -70,6 +70,8 @@ def checkpoint_dir(lake: str, run_date: str) -> str:
     return f"{lake.rstrip('/')}/tmp/checkpoints/recommend-{run_date}"
 
 
+# About 85 lines: the job's whole sequence (ranker, lists, side tables, holdout, baseline
+# lists) reads top to bottom in one place, with its cleanup in one finally.
 def main(argv: list[str] | None = None) -> None:
     args = job_arguments("Recommend top-K articles for every customer.", argv, _options)
     if args.top_k < 1:
