@@ -265,10 +265,10 @@ PIPELINE_RUNS_COLUMNS: dict[str, str] = {
     "message": "VARCHAR",
 }
 
-# Spark job inputs exported from the dbt marts to the lake, and outputs written back.
+# Spark job outputs written back to the lake (the inputs and the relations they are
+# exported from: shopguide.pipeline.SPARK_INPUT_RELATIONS).
 # Layout: {lake}/run_date=YYYY-MM-DD/inputs/<name>.parquet and
 #         {lake}/run_date=YYYY-MM-DD/outputs/<name>/ (Spark parquet directories).
-SPARK_INPUTS = ("customers", "articles", "interactions", "transactions", "daily_sales")
 SPARK_OUTPUTS = (
     "recommendations",
     "demand_forecast",
