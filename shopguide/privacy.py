@@ -11,7 +11,9 @@ Forgetting a customer, in one warehouse transaction:
   ingest of any later export drops the customer again.
 
 Then it deletes the lake's run partitions (scratch copies of marts and Spark outputs,
-rebuilt by every run). The id is only ever passed as a query parameter.
+rebuilt by every run) and the models kept there (the ranker a nightly run reuses for a
+week learnt from the customer's purchases: the next run trains it again). The id is
+only ever passed as a query parameter.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def forget_customer(settings: Settings, customer_id: str) -> dict:
                 con, f"SELECT count(*) FROM {quarantine} WHERE {where}", [needle]
             )
             wh.execute_in(con, f"DELETE FROM {quarantine} WHERE {where}", [needle])
-    counts["lake run partitions"] = _clear_lake(settings.lake)
+    counts["lake run partitions"] = _clear_lake(settings.lake)  # and kept models
     counts["BI file rewritten"] = _rewrite_bi_file(settings)
     return {k: v for k, v in counts.items() if v}
 
@@ -141,7 +143,8 @@ def _count(con, sql: str, params) -> int:
 
 
 def _clear_lake(lake: str) -> int:
-    """Delete every ``run_date=*`` partition of the lake (scratch: each run rewrites its own)."""
+    """Delete every ``run_date=*`` partition of the lake (scratch: each run rewrites its
+    own) and ``models/`` (kept models, retrained by the next run)."""
     from pyarrow import fs
 
     if "://" in lake and not lake.startswith("file://"):
@@ -155,7 +158,8 @@ def _clear_lake(lake: str) -> int:
     runs = [
         e.path
         for e in entries
-        if e.type == fs.FileType.Directory and e.base_name.startswith("run_date=")
+        if e.type == fs.FileType.Directory
+        and (e.base_name.startswith("run_date=") or e.base_name == "models")
     ]
     for path in runs:
         delete_path(path if "://" not in lake else f"{lake.rstrip('/')}/{path.rsplit('/', 1)[-1]}")

@@ -75,6 +75,10 @@ class RecsConfig:
     ranker_negatives_per_positive: float = 20.0
     ranker_reg_param: float = 0.001
     ranker_max_iter: int = 30
+    # The nightly run (with its holdout) reuses a ranker kept in the lake when a run of
+    # the last ranker_max_age_days trained it on labels before this run's holdout
+    # (spark_jobs.recommend.ranker_store); 0 retrains every night.
+    ranker_max_age_days: int = 7
     # Linear weights used when there is too little data to train the ranker.
     fallback_weights: tuple = (
         ("f_rep_w", 2.0),

@@ -20,6 +20,7 @@ adds the column.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -106,8 +107,6 @@ def main(argv: list[str] | None = None) -> None:
     from spark_jobs.recommend.candidates.als import set_checkpoint_dir
     from spark_jobs.recommend.holdout import holdout_metrics
     from spark_jobs.recommend.lists import recommend_as_of
-    from spark_jobs.recommend.ranker import fit_ranker
-    from spark_jobs.recommend.state import shift_date
 
     ckpt = checkpoint_dir(args.lake, args.run_date)
     set_checkpoint_dir(spark, ckpt)
@@ -115,10 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ranker = degraded_ranker(config)
         if args.evaluate and ranker is None:
-            # One ranker for both runs, trained on labels before the holdout window: the
-            # holdout stays unseen and the ranker is fit once instead of twice.
-            cut = shift_date(args.run_date, -args.holdout_days)
-            ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
+            ranker = holdout_ranker(spark, args, config, customers, articles, transactions)
         result = recommend_as_of(
             customers, articles, transactions, args.run_date, config, ranker=ranker
         )
@@ -157,6 +153,25 @@ def main(argv: list[str] | None = None) -> None:
         parsed = urlparse(ckpt)
         if parsed.scheme in ("", "file"):
             shutil.rmtree(parsed.path, ignore_errors=True)
+
+
+def holdout_ranker(spark, args, config: RecsConfig, customers, articles, transactions):
+    """One ranker for the lists and the holdout, trained on labels before the holdout
+    window (the holdout stays unseen, and it is fit once instead of twice); reused from
+    the lake when a run of the last ``ranker_max_age_days`` kept one
+    (:mod:`spark_jobs.recommend.ranker_store`), else trained and kept there."""
+    from spark_jobs.recommend.ranker import fit_ranker
+    from spark_jobs.recommend.ranker_store import load_ranker, save_ranker
+    from spark_jobs.recommend.state import shift_date
+
+    cut = shift_date(args.run_date, -args.holdout_days)
+    ranker = load_ranker(spark, args.lake, cut, config)
+    if ranker is not None:
+        print(f"[recommend] ranker reused: {json.dumps(ranker.describe())}", file=sys.stderr)
+        return ranker
+    ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
+    save_ranker(spark, args.lake, ranker, config)
+    return ranker
 
 
 BASELINES = ("popularity", "repurchase", "als")

@@ -37,6 +37,11 @@ class Ranker:
     # Share of the validation window's (customer, article) purchases, by customers with
     # history, that re-bought an article bought before the window; None without one.
     repeat_share: float | None = None
+    # The last day of the validation window the ranker learnt from (time validation).
+    label_until: str | None = None
+    # A logistic regression read back from the lake (spark_jobs.recommend.ranker_store):
+    # its coefficients over FEATURES and intercept, without the MLlib model.
+    stored: tuple[np.ndarray, float] | None = None
 
     def allows_repeats(self, state: ShopState, config: RecsConfig) -> bool:
         """Repeat purchases are recommended where the data says customers repeat: on the
@@ -49,15 +54,18 @@ class Ranker:
         the logistic regression's rawPrediction, or the fixed weights' sum."""
         if self.model is not None:
             return self.model.coefficients.toArray().astype(np.float64), float(self.model.intercept)
+        if self.stored is not None:
+            return self.stored
         return np.array([float(self.weights.get(f, 0.0)) for f in FEATURES]), 0.0
 
     def describe(self) -> dict:
         share = None if self.repeat_share is None else round(self.repeat_share, 4)
-        if self.model is None:
+        if self.model is None and self.stored is None:
             return {"kind": "fixed-weights", "weights": self.weights, "repeat_share": share}
-        coefs = self.model.coefficients.toArray().tolist()
+        coefs = self.linear()[0].tolist()
         return {
-            "kind": "logistic-regression",
+            "kind": "logistic-regression" + (" (stored)" if self.model is None else ""),
+            "label_until": self.label_until,
             "trained_rows": self.trained_rows,
             "positives": self.positives,
             "repeat_share": share,
@@ -199,6 +207,8 @@ def fit_ranker(
         with timed(f"{fit_as_of} ranker training"):
             ranker = train_ranker(labelled, config)
         ranker.repeat_share = share
+        if validation == "time" and ranker.model is not None:
+            ranker.label_until = label_until
         print(f"[recommend] {fit_as_of} ranker: {json.dumps(ranker.describe())}", file=sys.stderr)
         return ranker
     finally:

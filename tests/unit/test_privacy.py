@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
@@ -85,8 +86,22 @@ def test_forget_removes_the_customer_everywhere_and_keeps_the_sales(any_settings
         "raw", "quarantine", quarantine, QUARANTINE_COLUMNS, "run_date", [date(2024, 1, 5)]
     )
 
+    # The lake: a run partition (scratch copies) and a kept ranker (learnt from the
+    # customer's purchases) go; anything else stays.
+    lake = Path(settings.lake)
+    kept = {
+        "run": lake / "run_date=2024-01-05" / "inputs" / "customers.parquet",
+        "ranker": lake / "models" / "ranker" / "label_until=2023-12-29" / "part-0.txt",
+        "other": lake / "tmp" / "note.txt",
+    }
+    for path in kept.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
     removed = forget_customer(settings, GONE)
 
+    assert removed["lake run partitions"] == 2
+    assert not kept["run"].exists() and not kept["ranker"].exists() and kept["other"].exists()
     assert removed["raw.customers"] == 1 and removed["published.recommendations"] == 1
     assert removed["raw.quarantine"] == 1 and removed["raw.transactions"] == 1
     for table in (
