@@ -3,7 +3,9 @@
 Each run is what a scheduler starts every night: a fresh `shopguide run --date D`
 process (its own Spark JVM, dbt, Great Expectations) on an empty DuckDB warehouse,
 with every task on (hybrid recommender, its nightly holdout, the forecast backtest).
-The shop is generated once per size; the runs of one size read the same files.
+Each fresh run is followed by a rerun of the date on the warehouse it left, which
+reuses the ranker the first run kept in the lake, as the nights of the following week
+do. The shop is generated once per size; the runs of one size read the same files.
 Peak memory is the largest resident set of the whole process tree (CLI, Spark JVM,
 Python workers), sampled every 0.5 s. The recommender's step log (`[recommend] ...`
 lines) says where the recommend task's time goes.
@@ -91,10 +93,13 @@ def _load_average() -> float:
     return os.getloadavg()[0]
 
 
-def one_run(source: Path, workdir: Path) -> dict:
-    """A fresh `shopguide run` process on an empty warehouse; its task times, steps, memory."""
+def one_run(source: Path, workdir: Path, fresh: bool = True) -> dict:
+    """A `shopguide run` process, on an empty warehouse (``fresh``) or again on the one the
+    previous run left (a rerun: the ranker it kept in the lake is reused); its task
+    times, steps, memory."""
     home = workdir / "home"
-    shutil.rmtree(home, ignore_errors=True)
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPGUIDE_")}
     env.update(
         SHOPGUIDE_HOME=str(home),
@@ -159,17 +164,25 @@ def bench_size(name: str, runs: int) -> dict:
     generate_shop(
         source, customers=customers, articles=articles, days=days, end_date=RUN_DATE, seed=42
     )
-    results = []
+    results, reruns = [], []
     for i in range(runs):
-        result = one_run(source, workdir)
-        print(
-            f"{name} run {i + 1}/{runs}: {result['total_s']:.0f} s, recommend "
-            f"{result['tasks'].get('recommend', 0):.1f} s, peak {result['peak_gib']:.2f} GiB",
-            flush=True,
-        )
-        results.append(result)
+        for fresh, into in ((True, results), (False, reruns)):
+            result = one_run(source, workdir, fresh)
+            print(
+                f"{name} run {i + 1}/{runs}{'' if fresh else ' (rerun)'}: "
+                f"{result['total_s']:.0f} s, recommend "
+                f"{result['tasks'].get('recommend', 0):.1f} s, peak {result['peak_gib']:.2f} GiB",
+                flush=True,
+            )
+            into.append(result)
     shutil.rmtree(workdir, ignore_errors=True)
-    return {"name": name, "customers": customers, "articles": articles, "runs": results}
+    return {
+        "name": name,
+        "customers": customers,
+        "articles": articles,
+        "runs": results,
+        "reruns": reruns,
+    }
 
 
 def section(sizes: list[dict], runs: int, command: str) -> str:
@@ -200,6 +213,14 @@ def section(sizes: list[dict], runs: int, command: str) -> str:
         lines.append(
             f"| peak memory, all processes | {_stat([r['peak_gib'] for r in runs_], 'GiB', 2)} |"
         )
+        again = size.get("reruns") or []
+        if again:
+            lines += [
+                "| rerun of the date on the same warehouse (the ranker the first run kept "
+                f"in the lake is reused): whole run | {_stat([r['total_s'] for r in again])} |",
+                "| rerun: task `recommend` | "
+                f"{_stat([r['tasks'].get('recommend', 0.0) for r in again])} |",
+            ]
         loads = ", ".join(f"{a:.1f}→{b:.1f}" for a, b in (r["load"] for r in runs_))
         lines += [f"| load average (before→after each run) | {loads} |", ""]
         steps = [s for s, _ in runs_[0]["steps"]]
