@@ -38,6 +38,16 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(autouse=True)
+def _release_spark_caches(request):
+    """After a test that used the shared session, drop what it left cached: the session
+    lives for the whole worker, and a later test's broadcast join once ran out of driver
+    memory under the earlier tests' cached frames."""
+    yield
+    if "spark" in request.fixturenames:
+        request.getfixturevalue("spark").catalog.clearCache()
+
+
 # py4j says goodbye at interpreter exit, after pytest closed its log streams; that
 # printed "Logging error" tracebacks under the test summary.
 logging.getLogger("py4j").setLevel(logging.WARNING)
