@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from shopguide.spark import LOCAL_CONFS, UI_RETENTION
 from support import make_settings
 
 
@@ -30,6 +32,8 @@ def spark():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", "4g")
+        # the worker's JVM runs hundreds of tests' jobs: keep the pipeline's UI retention
+        .config(map={**UI_RETENTION, **LOCAL_CONFS})
         # small test data: the quick JIT compiler alone (shopguide.spark.java_options)
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
         .getOrCreate()
@@ -40,12 +44,30 @@ def spark():
 
 @pytest.fixture(autouse=True)
 def _release_spark_caches(request):
-    """After a test that used the shared session, drop what it left cached: the session
-    lives for the whole worker, and a later test's broadcast join once ran out of driver
-    memory under the earlier tests' cached frames."""
+    """After every test, drop what it left cached in the worker's Spark session (the
+    ``spark`` fixture's, or the one an in-process pipeline run started): the JVM lives for
+    the whole worker, and a later test's broadcast join twice ran out of driver memory on
+    a fresh-clone CI run. ``SHOPGUIDE_TEST_HEAP_LOG=<file>``: also append each test's
+    driver heap in use after a full GC (MiB), to see whether anything still grows."""
     yield
-    if "spark" in request.fixturenames:
-        request.getfixturevalue("spark").catalog.clearCache()
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    context = SparkContext._active_spark_context
+    session = SparkSession.getActiveSession() or SparkSession._instantiatedSession
+    if context is None or session is None:
+        return
+    gc.collect()  # the test's frames in reference cycles hold their JVM plans
+    session.catalog.clearCache()
+    log_file = os.environ.get("SHOPGUIDE_TEST_HEAP_LOG")
+    if log_file:
+        jvm = context._jvm
+        jvm.java.lang.System.gc()
+        runtime = jvm.java.lang.Runtime.getRuntime()
+        used = (runtime.totalMemory() - runtime.freeMemory()) / 2**20
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(log_file, "a") as out:
+            out.write(f"{worker}\t{used:.0f}\t{request.node.nodeid}\n")
 
 
 # py4j says goodbye at interpreter exit, after pytest closed its log streams; that
