@@ -13,14 +13,15 @@ HEADER = (
 )
 
 
-def write_section(name: str, text: str) -> None:
-    """Replace (or append) the section ``name`` of results.md, leaving the others alone."""
+def write_section(name: str, text: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the section ``name`` of ``path`` (results.md), leaving the
+    others alone."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    current = RESULTS.read_text() if RESULTS.exists() else HEADER
+    current = path.read_text() if path.exists() else HEADER
     block = f"{begin}\n{text.rstrip()}\n{end}"
     if begin in current and end in current:
         head, rest = current.split(begin, 1)
         current = head + block + rest.split(end, 1)[1]
     else:
         current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
+    path.write_text(current)

@@ -86,6 +86,7 @@ class Settings:
     source_path: str
     spark_master: str
     spark_driver_memory: str
+    spark_executor_memory: str
     top_k: int
     email_top_n: int
     forecast_horizon: int
@@ -154,6 +155,7 @@ def load_settings(**overrides) -> Settings:
         source_path=_env("SHOPGUIDE_SOURCE_PATH", str(home / "data" / "generated")),
         spark_master=_env("SPARK_MASTER", "local[*]"),
         spark_driver_memory=_env("SHOPGUIDE_SPARK_DRIVER_MEMORY", "4g"),
+        spark_executor_memory=_env("SHOPGUIDE_SPARK_EXECUTOR_MEMORY", ""),
         top_k=_env_int("SHOPGUIDE_TOP_K", 12),
         email_top_n=_env_int("SHOPGUIDE_EMAIL_TOP_N", 5),
         forecast_horizon=_env_int("SHOPGUIDE_FORECAST_HORIZON", 28),

@@ -153,6 +153,8 @@ def spark_submit_command(
     if options:
         confs += ["--driver-java-options", options]
         confs += ["--conf", f"spark.executor.extraJavaOptions={options}"]
+    if settings.spark_executor_memory:
+        confs += ["--executor-memory", settings.spark_executor_memory]
     return [
         submit,
         "--master", settings.spark_master,

@@ -7,20 +7,13 @@ docker-compose stack.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from shopguide.spark import run_spark_job
+from shopguide.standalone import standalone_cluster as standalone_cluster_on
 from shopguide.warehouse import read_parquet, write_parquet
 from spark_jobs.common import input_path, output_path
 from support import make_settings
@@ -28,70 +21,10 @@ from support import make_settings
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, seconds: float, what: str) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def standalone_cluster(tmp_path_factory):
-    import pyspark
-
-    spark_home = Path(pyspark.__file__).parent
-    spark_class = str(spark_home / "bin" / "spark-class")
-    logs = tmp_path_factory.mktemp("spark-cluster")
-    port, ui, worker_ui = _free_port(), _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_WORKER_DIR": str(logs / "work"),
-        "PYSPARK_PYTHON": sys.executable,
-    }
-    master = subprocess.Popen(
-        [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui)],
-        stdout=open(logs / "master.log", "w"), stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    worker = None
-    try:
-        _wait(
-            lambda: urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2).status == 200,
-            90,
-            "the Spark master",
-        )
-        worker = subprocess.Popen(
-            [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", "--host", "127.0.0.1",
-             "--cores", "2", "--memory", "2g", "--webui-port", str(worker_ui)],
-            stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-
-        def alive_workers() -> int:
-            with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=2) as resp:
-                return int(json.load(resp).get("aliveworkers", 0))
-
-        _wait(lambda: alive_workers() >= 1, 90, "a Spark worker to register")
-        yield f"spark://127.0.0.1:{port}"
-    finally:
-        for proc in (worker, master):
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    with standalone_cluster_on(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url
 
 
 def _write_forecast_inputs(lake: str, run_date: str) -> None:

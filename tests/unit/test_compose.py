@@ -180,3 +180,16 @@ def test_spark_event_logs_reach_the_history_server():
     assert "deploy.history.HistoryServer" in history["command"]
     assert f"logDirectory=file://{where}" in history["environment"]["SPARK_HISTORY_OPTS"]
     assert "shopguide-data:/data" in history["volumes"] and where.startswith("/data/")
+
+
+def test_executor_memory_fits_the_workers_memory():
+    """An executor asking more than a worker offers never starts: the job would hang."""
+
+    def gib(text: str) -> float:
+        return float(text[:-1]) / (1024 if text[-1].lower() == "m" else 1)
+
+    services = load()["services"]
+    asked = services["airflow-scheduler"]["environment"]["SHOPGUIDE_SPARK_EXECUTOR_MEMORY"]
+    command = services["spark-worker"]["command"].split()
+    offered = command[command.index("--memory") + 1]
+    assert 1 <= gib(asked) < gib(offered), (asked, offered)

@@ -43,6 +43,16 @@ def test_submit_command_writes_event_logs_to_the_configured_dir(tmp_path):
     assert spark.event_log_dir(settings.with_(spark_event_log_dir="off")) is None
 
 
+def test_executor_memory_is_submitted_only_when_configured(tmp_path):
+    """Spark's own executor default (1g) unless SHOPGUIDE_SPARK_EXECUTOR_MEMORY is set."""
+    settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:7077")
+    command = spark.spark_submit_command(settings, "recommend", ["--x"], tmp_path / "jobs.zip")
+    assert "--executor-memory" not in command
+    sized = settings.with_(spark_executor_memory="3g")
+    command = spark.spark_submit_command(sized, "recommend", ["--x"], tmp_path / "jobs.zip")
+    assert command[command.index("--executor-memory") + 1] == "3g"
+
+
 def test_a_job_that_is_a_package_is_submitted_by_its_job_py(tmp_path, monkeypatch):
     """A job is spark_jobs/<job>.py or a package spark_jobs/<job>/ (forecast): spark-submit
     runs the module or the package's job.py, the --py-files zip holds every module at its
