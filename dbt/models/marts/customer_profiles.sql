@@ -23,10 +23,11 @@ articles as (
 
 price_terciles as (
 
-    -- The shop's article prices split in three equal parts.
+    -- The shop's article prices split in three equal parts, on prices rounded to
+    -- cents (see the cents macro), as the customers' mean prices compared with them.
     select
-        percentile_cont(1.0 / 3) within group (order by price) as low_upper,
-        percentile_cont(2.0 / 3) within group (order by price) as mid_upper
+        percentile_cont(1.0 / 3) within group (order by {{ cents('price') }}) as low_upper,
+        percentile_cont(2.0 / 3) within group (order by {{ cents('price') }}) as mid_upper
     from articles
     where price is not null
 
@@ -47,8 +48,8 @@ profiles as (
         purchases.preferred_colour,
         case
             when purchases.mean_unit_price is null then null
-            when purchases.mean_unit_price <= price_terciles.low_upper then 'low'
-            when purchases.mean_unit_price <= price_terciles.mid_upper then 'mid'
+            when {{ cents('purchases.mean_unit_price') }} <= price_terciles.low_upper then 'low'
+            when {{ cents('purchases.mean_unit_price') }} <= price_terciles.mid_upper then 'mid'
             else 'high'
         end as price_band,
         customers.age_band || '|' || coalesce(purchases.preferred_index_group, 'any') as segment,

@@ -14,10 +14,9 @@ price_terciles as (
 
     select
         -- On prices rounded to cents: many articles share one computed price (a
-        -- product type's mean), whose last bits move with the parallel sum's order; on
-        -- the raw doubles a rerun could put such a tie on the other side of a boundary.
-        percentile_cont(1.0 / 3) within group (order by cast(round(cast(price as numeric(18, 4)), 2) as double precision)) as low_upper,
-        percentile_cont(2.0 / 3) within group (order by cast(round(cast(price as numeric(18, 4)), 2) as double precision)) as mid_upper
+        -- product type's mean); see the cents macro.
+        percentile_cont(1.0 / 3) within group (order by {{ cents('price') }}) as low_upper,
+        percentile_cont(2.0 / 3) within group (order by {{ cents('price') }}) as mid_upper
     from articles
     where price is not null
 
@@ -42,8 +41,8 @@ select
     cast(
         case
             when articles.price is null then null
-            when cast(round(cast(articles.price as numeric(18, 4)), 2) as double precision) <= price_terciles.low_upper then 'low'
-            when cast(round(cast(articles.price as numeric(18, 4)), 2) as double precision) <= price_terciles.mid_upper then 'mid'
+            when {{ cents('articles.price') }} <= price_terciles.low_upper then 'low'
+            when {{ cents('articles.price') }} <= price_terciles.mid_upper then 'mid'
             else 'high'
         end as varchar
     ) as price_band,

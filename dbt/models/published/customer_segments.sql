@@ -14,7 +14,8 @@ monetary_terciles as (
 
     select
         customer_id,
-        ntile(3) over (order by monetary, customer_id) as monetary_tercile
+        -- on spend rounded to cents (see the cents macro)
+        ntile(3) over (order by {{ cents('monetary') }}, customer_id) as monetary_tercile
     from profiles
     where frequency > 0
 
