@@ -491,11 +491,12 @@ def size_lines(name: str, size: dict) -> list[str]:
     return lines
 
 
-def section(raw: dict, command: str) -> str:
+def section(raw: dict) -> str:
     lines = [
         "## Nightly pipeline: wall time and memory (issue 20)",
         "",
-        f"`{command}` ({platform.machine()}, {os.cpu_count()} cores): each run a fresh",
+        "`python benchmarks/bench_pipeline.py --sizes <size>` (each size's date and commit",
+        f"below; {platform.machine()}, {os.cpu_count()} cores): each run a fresh",
         "`shopguide run --date 2024-06-30` process on an empty DuckDB warehouse, Spark local[*],",
         "every task on (hybrid recommender with its nightly holdout, forecast backtest).",
         "Medians, (min–max) in brackets; the 1-minute load average before and after each run",
@@ -629,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
     raw = load_raw()
-    text = section(raw, "python benchmarks/bench_pipeline.py " + " ".join(argv or sys.argv[1:]))
+    text = section(raw)
     print(text)
     write_section("pipeline", text)
     plan = capacity(raw)
