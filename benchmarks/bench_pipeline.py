@@ -205,6 +205,21 @@ def _stat(values: list[float], unit: str = "s", digits: int = 1) -> str:
     return f"{med:.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
+def cpu_model() -> str:
+    """The CPU the runs ran on (/proc/cpuinfo's model name and clock): a figure measured
+    on another host of the same size is not comparable one to one."""
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = {}
+    for line in info:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    mhz = fields.get("cpu MHz")
+    return fields.get("model name", "unknown") + (f" at {float(mhz):.0f} MHz" if mhz else "")
+
+
 def _commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(
@@ -298,6 +313,7 @@ def bench_size(name: str, runs: int, reruns: bool, cluster: bool) -> dict:
         "purchases": results[0]["transactions"],
         "measured": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
+        "cpu": cpu_model(),
         "runs": results,
         "reruns": again,
     }
@@ -505,7 +521,9 @@ def size_lines(name: str, size: dict) -> list[str]:
         f"### {name} shop: {size['customers']:,} customers, {size['articles']:,} articles, "
         f"{size['purchases']:,} purchases over {size['days']} days",
         "",
-        f"Measured {size['measured']} at {size['commit']}; median of {len(runs_)} run(s).",
+        f"Measured {size['measured']} at {size['commit']}"
+        + (f" on {size['cpu']}" if size.get("cpu") else "")
+        + f"; median of {len(runs_)} run(s).",
         "",
         "| figure | median (min–max) |",
         "|---|---|",
