@@ -655,7 +655,8 @@ def capacity(raw: dict) -> str | None:
     lines = [
         "Computed by `benchmarks/bench_pipeline.py` from the sizes measured in",
         "`benchmarks/pipeline_runs.json` (medians of the whole nightly run on this 2-core",
-        "machine, Spark local[*]):",
+        "machine, Spark local[*]; the fresh runs, which train the ranker: the week's most",
+        "expensive night):",
         "",
         "| shop | customers | articles | purchases | whole run | `recommend` | `forecast` | peak memory |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
