@@ -595,6 +595,10 @@ def size_lines(name: str, size: dict) -> list[str]:
         for i, step in enumerate(steps):
             lines.append(f"| {step} | {_median(r['steps'][i][1] for r in runs_):.1f} |")
         lines.append("")
+    # Notes written into pipeline_runs.json after a measurement: what a figure does not
+    # show by itself (e.g. a sampling artifact found afterwards), never a number.
+    for note in size.get("notes", []):
+        lines += [f"Note: {note}", ""]
     rows = runs_[-1]["rows"]
     lines += ["Published rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()), ""]
     if "cluster" in size:
