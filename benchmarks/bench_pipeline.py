@@ -52,20 +52,51 @@ SIZES = {  # name: (customers, articles, days); demo = `make demo`'s shop
 }
 GROWTH = ("25k", "100k")  # the growth figure: 4x customers and purchases, 2x articles
 RAW = Path(__file__).resolve().parent / "pipeline_runs.json"
+PEERS = Path(__file__).resolve().parent / "als_peers_runs.json"  # bench_als_peers' figures
 CAPACITY = REPO / "docs" / "CAPACITY.md"
 CLUSTER = {"workers": 2, "cores": 1, "memory": "6g", "executor_memory": "5g"}
 RUN_DATE = "2024-06-30"
 STEP_LINE = re.compile(r"^\[recommend\] (?P<step>.+): (?P<seconds>[0-9.]+) s$")
 
 
-def _rss_kib(pid: int) -> int:
+def _status(pid: int) -> dict[str, str]:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
-        pass
-    return 0
+        return {}
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def _rss_kib(pid: int) -> int:
+    value = _status(pid).get("VmRSS")
+    return int(value.split()[0]) if value else 0
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def shares_parent_memory(pid: int) -> bool:
+    """True for a child that has not exec'd yet and shares its parent's address space:
+    the JVM starts a subprocess (a Python worker daemon, a shell command) through
+    vfork/posix_spawn, and until the exec the child's status repeats the parent's whole
+    resident set. Counting it would double the JVM for that instant (measured: a 100k
+    run's sum jumped from about 7.3 to 11.8 GiB while the JVM spawned, with two "java"
+    processes of 4.78 GiB). Same command line and same virtual and resident size as the
+    parent is that case; a forked Python worker has its own sizes after its first work."""
+    status = _status(pid)
+    ppid = int(status.get("PPid", "0").strip() or 0)
+    if ppid <= 1:
+        return False
+    parent = _status(ppid)
+    return (
+        _cmdline(pid) == _cmdline(ppid)
+        and status.get("VmSize") == parent.get("VmSize")
+        and status.get("VmRSS") == parent.get("VmRSS")
+    )
 
 
 def _tree(pid: int) -> list[int]:
@@ -101,8 +132,10 @@ def process_kind(pid: int, root: int) -> str:
 
 
 class PeakMemory:
-    """Samples the summed RSS of process ``pid`` and its descendants every 0.5 s, and at
-    the largest sample what each kind of process held (:func:`process_kind`)."""
+    """Samples the summed RSS of process ``pid`` and its descendants every 0.5 s (a child
+    that still shares its parent's memory is not counted twice:
+    :func:`shares_parent_memory`), and at the largest sample what each kind of process
+    held (:func:`process_kind`)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -113,7 +146,7 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sizes = {p: _rss_kib(p) for p in _tree(self.pid)}
+            sizes = {p: _rss_kib(p) for p in _tree(self.pid) if not shares_parent_memory(p)}
             total = sum(sizes.values())
             if total > self.peak_kib:
                 self.peak_kib = total
@@ -202,6 +235,21 @@ def one_run(
 def _stat(values: list[float], unit: str = "s", digits: int = 1) -> str:
     med = statistics.median(values)
     return f"{med:.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def cpu_model() -> str:
+    """The CPU the runs ran on (/proc/cpuinfo's model name and clock): a figure measured
+    on another host of the same size is not comparable one to one."""
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = {}
+    for line in info:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    mhz = fields.get("cpu MHz")
+    return fields.get("model name", "unknown") + (f" at {float(mhz):.0f} MHz" if mhz else "")
 
 
 def _commit() -> str:
@@ -297,6 +345,7 @@ def bench_size(name: str, runs: int, reruns: bool, cluster: bool) -> dict:
         "purchases": results[0]["transactions"],
         "measured": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
+        "cpu": cpu_model(),
         "runs": results,
         "reruns": again,
     }
@@ -443,6 +492,7 @@ def targets(raw: dict) -> list[tuple[str, str, str, str]]:
                 verdict(g["ratio"] <= 4.4),
             )
         )
+    rows += peer_rows()
     for name, size in raw.items():
         if "cluster_error" in size:
             rows.append(
@@ -470,6 +520,32 @@ def targets(raw: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def peer_rows() -> list[tuple[str, str, str, str]]:
+    """The ALS fit and top-K rows of the table, from bench_als_peers' raw figures."""
+    if not PEERS.exists():
+        return []
+    from bench_als_peers import TARGET_FIT_RATIO, TARGET_TOPK_RATIO, ratios
+
+    result = json.loads(PEERS.read_text())
+    r = ratios(result)
+    return [
+        (
+            "Spark ALS fit against `implicit`'s CPU fit (CG), same matrix, rank, iterations",
+            f"≤ {TARGET_FIT_RATIO:g}×",
+            f"{r['fit_ratio']:.1f}× ({statistics.median(result['spark_fit_s']):.1f} s against "
+            f"{statistics.median(result['implicit_cg_s']):.1f} s; measured {result['measured']})",
+            "met" if r["fit_met"] else "**not met**",
+        ),
+        (
+            "blocked top-K against `implicit`'s compiled top-K, customers/s",
+            f"≥ {TARGET_TOPK_RATIO:g}×",
+            f"{r['topk_ratio']:.2f}× ({statistics.median(r['blocked']):,.0f} against "
+            f"{statistics.median(r['compiled']):,.0f})",
+            "met" if r["topk_met"] else "**not met**",
+        ),
+    ]
+
+
 def size_lines(name: str, size: dict) -> list[str]:
     runs_ = size["runs"]
     tasks = sorted(runs_[0]["tasks"])
@@ -477,7 +553,9 @@ def size_lines(name: str, size: dict) -> list[str]:
         f"### {name} shop: {size['customers']:,} customers, {size['articles']:,} articles, "
         f"{size['purchases']:,} purchases over {size['days']} days",
         "",
-        f"Measured {size['measured']} at {size['commit']}; median of {len(runs_)} run(s).",
+        f"Measured {size['measured']} at {size['commit']}"
+        + (f" on {size['cpu']}" if size.get("cpu") else "")
+        + f"; median of {len(runs_)} run(s).",
         "",
         "| figure | median (min–max) |",
         "|---|---|",
@@ -517,6 +595,10 @@ def size_lines(name: str, size: dict) -> list[str]:
         for i, step in enumerate(steps):
             lines.append(f"| {step} | {_median(r['steps'][i][1] for r in runs_):.1f} |")
         lines.append("")
+    # Notes written into pipeline_runs.json after a measurement: what a figure does not
+    # show by itself (e.g. a sampling artifact found afterwards), never a number.
+    for note in size.get("notes", []):
+        lines += [f"Note: {note}", ""]
     rows = runs_[-1]["rows"]
     lines += ["Published rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()), ""]
     if "cluster" in size:
@@ -570,6 +652,9 @@ def section(raw: dict) -> str:
         f"below; {platform.machine()}, {os.cpu_count()} cores): each run a fresh",
         "`shopguide run --date 2024-06-30` process on an empty DuckDB warehouse, Spark local[*],",
         "every task on (hybrid recommender with its nightly holdout, forecast backtest).",
+        "The fresh run trains the ranker and keeps it in the lake, as one night a week does;",
+        "where a size lists reruns, each fresh run was followed by a rerun of the date on",
+        "the warehouse it left, which reuses that ranker as the other six nights do.",
         "Medians, (min–max) in brackets; the 1-minute load average before and after each run",
         "is listed so a shared machine shows. Raw figures: `benchmarks/pipeline_runs.json`.",
         "",
@@ -579,7 +664,8 @@ def section(raw: dict) -> str:
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in targets(raw)]
     lines += [
         "",
-        "The ALS fit and top-K figures against `implicit` are in their own section below.",
+        "The ALS fit and top-K rows come from `benchmarks/als_peers_runs.json`, written by",
+        "`bench_als_peers.py` (its own section below has the details).",
         "",
     ]
     for name in SIZES:
@@ -605,7 +691,8 @@ def capacity(raw: dict) -> str | None:
     lines = [
         "Computed by `benchmarks/bench_pipeline.py` from the sizes measured in",
         "`benchmarks/pipeline_runs.json` (medians of the whole nightly run on this 2-core",
-        "machine, Spark local[*]):",
+        "machine, Spark local[*]; the fresh runs, which train the ranker: the week's most",
+        "expensive night):",
         "",
         "| shop | customers | articles | purchases | whole run | `recommend` | `forecast` | peak memory |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -6,9 +6,12 @@ on DuckDB and on the real PostgreSQL server.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -36,6 +39,87 @@ print(con.execute(query).fetchone()[0], flush=True)
 sys.stdin.readline()
 print(con.execute(query).fetchone()[0], flush=True)
 """
+
+
+# What the nightly run published for this shop, kept so a change that should only make
+# the pipeline faster cannot change it unnoticed. Regenerate (and say why in the commit)
+# with SHOPGUIDE_UPDATE_GOLDEN=1 when the lists are meant to change.
+GOLDEN = Path(__file__).parent / "golden" / "e2e_duckdb_published.json"
+GOLDEN_ENV = "SHOPGUIDE_UPDATE_GOLDEN"
+
+
+def pinned_outputs(tables: dict[str, pd.DataFrame]) -> dict:
+    """The behaviour a speed-up must keep: every customer's list (articles in rank order,
+    their reasons, scores to 6 decimals), the holdout's metrics and the forecast's
+    backtest (to 9 decimals)."""
+    recs = tables["recommendations"].sort_values(["customer_id", "rank"])
+    lists = {
+        customer: {
+            "articles": list(group["article_id"]),
+            "reasons": list(group["reason"]),
+            "scores": [round(float(x), 6) for x in group["score"]],
+        }
+        for customer, group in recs.groupby("customer_id", sort=True)
+    }
+
+    def rounded(df: pd.DataFrame, keys: list[str]) -> list[dict]:
+        out = []
+        for row in df.sort_values(keys).to_dict("records"):
+            out.append(
+                {
+                    k: None
+                    if pd.isna(v)
+                    else round(float(v), 9)
+                    if isinstance(v, float)
+                    else str(v)
+                    for k, v in row.items()
+                    if k not in ("run_date", "created_at", "model_version")
+                }
+            )
+        return out
+
+    return {
+        "recommendations": lists,
+        "model_metrics": rounded(tables["model_metrics"], ["model"]),
+        "forecast_metrics": rounded(
+            tables["forecast_metrics"],
+            [c for c in PUBLISHED_KEYS["forecast_metrics"] if c != "run_date"],
+        ),
+    }
+
+
+def check_golden(pinned: dict) -> None:
+    """``pinned`` equals the kept outputs: ids, ranks and reasons exactly, numbers within
+    1e-6 (scores are rounded to 6 decimals, metrics to 9)."""
+    if os.environ.get(GOLDEN_ENV) == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(pinned, indent=0, sort_keys=True) + "\n")
+    kept = json.loads(GOLDEN.read_text())
+    changed = sorted(
+        c
+        for c in set(kept["recommendations"]) | set(pinned["recommendations"])
+        if (kept["recommendations"].get(c) or {}).get("articles")
+        != (pinned["recommendations"].get(c) or {}).get("articles")
+        or (kept["recommendations"].get(c) or {}).get("reasons")
+        != (pinned["recommendations"].get(c) or {}).get("reasons")
+    )
+    assert not changed, (
+        f"{len(changed)} of {len(kept['recommendations'])} customers' lists changed "
+        f"(e.g. {changed[:3]}); if that is intended, rerun with {GOLDEN_ENV}=1"
+    )
+    for customer, kept_list in kept["recommendations"].items():
+        assert pinned["recommendations"][customer]["scores"] == pytest.approx(
+            kept_list["scores"], abs=1e-6
+        ), customer
+    for table in ("model_metrics", "forecast_metrics"):
+        assert len(pinned[table]) == len(kept[table]), table
+        for got, want in zip(pinned[table], kept[table], strict=True):
+            assert got.keys() == want.keys(), table
+            for key, value in want.items():
+                if isinstance(value, float):
+                    assert got[key] == pytest.approx(value, abs=1e-6), (table, key, want)
+                else:
+                    assert got[key] == value, (table, key, want)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +204,7 @@ def test_nightly_run_rerun_and_bad_input_on_duckdb(shop_dir, tmp_path, capsys):
     run_pipeline(settings, RUN_DATE)
     first = check_published_run(settings)
     check_summary_prints_the_run(settings, first, capsys)
+    check_golden(pinned_outputs(first))
 
     # A rerun of the same date replaces its partitions: identical published rows. A BI
     # tool (another process) holds the BI file open all along: the run still publishes.
