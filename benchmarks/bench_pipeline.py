@@ -477,7 +477,8 @@ def targets(raw: dict) -> list[tuple[str, str, str, str]]:
                 (
                     f"100k shop, {label}: peak memory, all processes",
                     "≤ 8 GiB",
-                    f"{peak:.2f} GiB",
+                    f"{peak:.2f} GiB"
+                    + ("; see the 100k notes" if raw["100k"].get("notes") else ""),
                     verdict(peak <= 8),
                 )
             )
@@ -665,7 +666,11 @@ def section(raw: dict) -> str:
     lines += [
         "",
         "The ALS fit and top-K rows come from `benchmarks/als_peers_runs.json`, written by",
-        "`bench_als_peers.py` (its own section below has the details).",
+        "`bench_als_peers.py` (its own section below has the details)."
+        if PEERS.exists()
+        else "The ALS fit and top-K rows join this table once `bench_als_peers.py` has written "
+        "`benchmarks/als_peers_runs.json`; until then its own section below has the figures "
+        "of its last run.",
         "",
     ]
     for name in SIZES:

@@ -88,12 +88,29 @@ def pinned_outputs(tables: dict[str, pd.DataFrame]) -> dict:
     }
 
 
+def golden_text(pinned: dict) -> str:
+    """The kept outputs as JSON, one customer's list or one metrics row per line, so a
+    change shows as a readable diff."""
+    lines = ["{", '"recommendations": {']
+    lines += [
+        ",\n".join(
+            f"{json.dumps(c)}: {json.dumps(v, sort_keys=True)}"
+            for c, v in sorted(pinned["recommendations"].items())
+        ),
+        "},",
+    ]
+    for i, table in enumerate(("model_metrics", "forecast_metrics")):
+        rows = ",\n".join(json.dumps(r, sort_keys=True) for r in pinned[table])
+        lines += [f"{json.dumps(table)}: [", rows, "]" + ("," if i == 0 else "")]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
 def check_golden(pinned: dict) -> None:
     """``pinned`` equals the kept outputs: ids, ranks and reasons exactly, numbers within
     1e-6 (scores are rounded to 6 decimals, metrics to 9)."""
     if os.environ.get(GOLDEN_ENV) == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(pinned, indent=0, sort_keys=True) + "\n")
+        GOLDEN.write_text(golden_text(pinned))
     kept = json.loads(GOLDEN.read_text())
     changed = sorted(
         c
