@@ -83,10 +83,11 @@ def shares_parent_memory(pid: int) -> bool:
     """True for a child that has not exec'd yet and shares its parent's address space:
     the JVM starts a subprocess (a Python worker daemon, a shell command) through
     vfork/posix_spawn, and until the exec the child's status repeats the parent's whole
-    resident set. Counting it would double the JVM for that instant (measured: a 100k
-    run's sum jumped from about 7.3 to 11.8 GiB while the JVM spawned, with two "java"
-    processes of 4.78 GiB). Same command line and same virtual and resident size as the
-    parent is that case; a forked Python worker has its own sizes after its first work."""
+    resident set. Counting it doubles the JVM for that instant (seen on a 100k run: one
+    sample of 11.8 GiB with two "java" processes of 4.78 GiB each, about 7.3 GiB in the
+    samples around it). Same command line and same virtual and resident size as the
+    parent is that case (one address space, one set of sizes); a forked child (a Python
+    worker) has its own page tables and sizes and is counted."""
     status = _status(pid)
     ppid = int(status.get("PPid", "0").strip() or 0)
     if ppid <= 1:
