@@ -34,8 +34,6 @@ def spark():
         .config("spark.driver.memory", "4g")
         # the worker's JVM runs hundreds of tests' jobs: keep the pipeline's UI retention
         .config(map={**UI_RETENTION, **LOCAL_CONFS})
-        # small test data: the quick JIT compiler alone (shopguide.spark.java_options)
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
         .getOrCreate()
     )
     yield session
