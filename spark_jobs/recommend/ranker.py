@@ -97,9 +97,17 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     # partitions of a few rows each cost more in task overhead than in arithmetic.
     # One partition per task slot (no shuffle).
     slots = max(1, labelled.sparkSession.sparkContext.defaultParallelism)
-    sample = labelled.where(
-        (F.col(LABEL) == 1) | (stable_uniform(config.seed, CUSTOMER_ID, ARTICLE_ID) < neg_fraction)
-    ).coalesce(slots)
+    # Sorted within each partition: the solver's sums then add the rows in the same order
+    # on every run (after a shuffle a partition's row order follows the order its blocks
+    # arrived in, and a last-bit difference moved the fitted scores by up to 6e-3).
+    sample = (
+        labelled.where(
+            (F.col(LABEL) == 1)
+            | (stable_uniform(config.seed, CUSTOMER_ID, ARTICLE_ID) < neg_fraction)
+        )
+        .coalesce(slots)
+        .sortWithinPartitions(CUSTOMER_ID, ARTICLE_ID)
+    )
     assembled = VectorAssembler(inputCols=list(FEATURES), outputCol="_x").transform(sample)
     lr = LogisticRegression(
         featuresCol="_x",

@@ -106,8 +106,10 @@ def golden_text(pinned: dict) -> str:
 
 
 def check_golden(pinned: dict) -> None:
-    """``pinned`` equals the kept outputs: ids, ranks and reasons exactly, numbers within
-    1e-6 (scores are rounded to 6 decimals, metrics to 9)."""
+    """``pinned`` equals the kept outputs: ids, ranks and reasons exactly, scores (rounded
+    to 6 decimals) within 2e-6, metrics (rounded to 9) within 1e-6. A score's last bits
+    move with the order of Spark's parallel sums (about 1e-9), which flips the 6th decimal
+    when the score sits on a rounding boundary: seen once, 1.0e-6 apart, same lists."""
     if os.environ.get(GOLDEN_ENV) == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(golden_text(pinned))
@@ -126,7 +128,7 @@ def check_golden(pinned: dict) -> None:
     )
     for customer, kept_list in kept["recommendations"].items():
         assert pinned["recommendations"][customer]["scores"] == pytest.approx(
-            kept_list["scores"], abs=1e-6
+            kept_list["scores"], abs=2e-6
         ), customer
     for table in ("model_metrics", "forecast_metrics"):
         assert len(pinned[table]) == len(kept[table]), table
