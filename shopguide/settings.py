@@ -102,8 +102,9 @@ class Settings:
     product_url_template: str = "https://shop.example.com/product/{article_id}"
     # -- Spark event logs, where a history server reads them ("" = <home>/spark-events)
     spark_event_log_dir: str = ""
-    # -- JVM options of the Spark driver and executors ("" none: the JVM's defaults)
-    spark_java_options: str = ""
+    # -- JVM options of the Spark driver and executors: "auto" picks them from the size of
+    # the run's lake inputs (shopguide/spark.py java_options), "" none, else used as given
+    spark_java_options: str = "auto"
     # -- the quality gate before publish (shopguide/gate.py)
     gate_map_tolerance: float = 0.0  # hybrid may trail the best baseline's MAP@K by this much
     volume_max_drop: float = 0.5  # a drop of this share vs the last good run stops publish
@@ -171,7 +172,7 @@ def load_settings(**overrides) -> Settings:
             "SHOPGUIDE_PRODUCT_URL_TEMPLATE", "https://shop.example.com/product/{article_id}"
         ),
         spark_event_log_dir=_env("SHOPGUIDE_SPARK_EVENT_LOG_DIR", ""),
-        spark_java_options=os.environ.get("SHOPGUIDE_SPARK_JAVA_OPTIONS", "").strip(),
+        spark_java_options=os.environ.get("SHOPGUIDE_SPARK_JAVA_OPTIONS", "auto").strip(),
         gate_map_tolerance=_env_float("SHOPGUIDE_GATE_MAP_TOLERANCE", 0.0),
         volume_max_drop=_env_float("SHOPGUIDE_VOLUME_MAX_DROP", 0.5),
         accept_volume_change=_env("SHOPGUIDE_ACCEPT_VOLUME_CHANGE", "0").lower()

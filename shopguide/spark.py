@@ -103,15 +103,48 @@ def _spark_confs(settings: Settings) -> dict[str, str]:
     return confs
 
 
-def java_options(settings: Settings) -> str:
-    """The Spark driver's and executors' JVM options: SHOPGUIDE_SPARK_JAVA_OPTIONS (default
-    none, the JVM's own). Measured on this project's test shop (400 customers, hybrid,
-    whole run): the quick compiler alone (-XX:TieredStopAtLevel=1), earlier the default
-    for small inputs, shrinks the code cache to 48 MB, which filled after about 50 s
-    ("CodeCache is full. Compiler has been disabled.") and left the rest of the run
-    interpreted: 181 s against 125-129 s with the JVM's default; with a 256 MB code cache
-    139-160 s, still slower than the default."""
-    return settings.spark_java_options
+# Up to this much input (the run's lake inputs, bytes) a job is many short Spark jobs on
+# tiny data: the JVM's optimizing compiler (C2) spends more CPU compiling than its code
+# saves, so "auto" keeps the JVM on the quick compiler (C1). From the demo shop's size
+# (about 1.8 MB of inputs) on, C1 saved no wall time: larger inputs keep C2.
+# C1 alone shrinks the JVM's code cache to 48 MB, which a whole run filled ("CodeCache is
+# full. Compiler has been disabled.": the rest ran interpreted), hence the larger cache.
+# The e2e test shop (400 customers, hybrid, whole run, idle machine, wall / CPU seconds of
+# the machine): C1 with 48 MB 140 s / 196 CPU-s, C1 with 256 MB 120 s / 159, C2 130 s / 214.
+SMALL_INPUT_BYTES = 1024**2
+SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+
+
+def _argument(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def input_bytes(args: list[str]) -> int | None:
+    """Bytes of the run's lake inputs (``--lake``, ``--run-date`` of a job's arguments);
+    None when the lake is not a local path or holds no inputs for the run."""
+    from spark_jobs.common import run_dir
+
+    lake, run_date = _argument(args, "--lake"), _argument(args, "--run-date")
+    if not lake or not run_date or ("://" in lake and not lake.startswith("file://")):
+        return None
+    inputs = Path(run_dir(lake.removeprefix("file://"), run_date)) / "inputs"
+    if not inputs.is_dir():
+        return None
+    return sum(f.stat().st_size for f in inputs.rglob("*") if f.is_file())
+
+
+def java_options(settings: Settings, args: list[str]) -> str:
+    """The Spark driver's and executors' JVM options for a job: SHOPGUIDE_SPARK_JAVA_OPTIONS,
+    or with "auto" (the default) the quick JIT compiler alone for small inputs."""
+    if settings.spark_java_options.lower() != "auto":
+        return settings.spark_java_options
+    size = input_bytes(args)
+    return SMALL_INPUT_JAVA_OPTIONS if size is not None and size <= SMALL_INPUT_BYTES else ""
 
 
 def spark_submit_command(
@@ -120,7 +153,7 @@ def spark_submit_command(
     pyspark_home = Path(importlib.import_module("pyspark").__file__).parent
     submit = os.environ.get("SPARK_SUBMIT") or str(pyspark_home / "bin" / "spark-submit")
     confs = [item for k, v in _spark_confs(settings).items() for item in ("--conf", f"{k}={v}")]
-    options = java_options(settings)
+    options = java_options(settings, args)
     if options:
         confs += ["--driver-java-options", options]
         confs += ["--conf", f"spark.executor.extraJavaOptions={options}"]
@@ -176,7 +209,7 @@ def _run_in_process(settings: Settings, job: str, args: list[str]) -> None:
 
     if SparkContext._gateway is None:
         # Spark's warnings go to a file, not the terminal; the JVM starts here.
-        _log_to_file(settings, java_options(settings))
+        _log_to_file(settings, java_options(settings, args))
     confs = (
         {}
         if SparkContext._active_spark_context is not None

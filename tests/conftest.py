@@ -34,6 +34,12 @@ def spark():
         .config("spark.driver.memory", "4g")
         # the worker's JVM runs hundreds of tests' jobs: keep the pipeline's UI retention
         .config(map={**UI_RETENTION, **LOCAL_CONFS})
+        # small test data: the quick JIT compiler alone (shopguide.spark.java_options), with
+        # a code cache for a whole worker's life (C1's default 48 MB fills within one run)
+        .config(
+            "spark.driver.extraJavaOptions",
+            "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m",
+        )
         .getOrCreate()
     )
     yield session

@@ -100,21 +100,27 @@ def test_a_job_that_is_a_package_is_submitted_by_its_job_py(tmp_path, monkeypatc
         ]
 
 
-def test_jvm_options_are_the_configured_ones(tmp_path):
-    """None by default (the JVM's own: the quick compiler alone filled its 48 MB code cache
-    and disabled the JIT mid-run); SHOPGUIDE_SPARK_JAVA_OPTIONS reaches the driver and the
-    executors of a spark-submit."""
+def test_jvm_options_follow_the_size_of_the_runs_inputs(tmp_path, monkeypatch):
+    """ "auto": the quick JIT compiler alone for small lake inputs, the JVM's default for
+    large ones and for lakes the launcher cannot measure; a configured value is used as is."""
     settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:7077")
-    args = ["--lake", str(tmp_path / "lake"), "--run-date", "2024-03-31"]
-    assert spark.java_options(settings) == ""
+    lake, day = str(tmp_path / "lake"), "2024-03-31"
+    args = ["--lake", lake, "--run-date", day]
+    assert spark.java_options(settings, args) == ""  # no inputs exported yet
+    inputs = tmp_path / "lake" / f"run_date={day}" / "inputs" / "transactions.parquet"
+    inputs.mkdir(parents=True)
+    (inputs / "part-0.parquet").write_bytes(b"x" * 1000)
+    assert spark.java_options(settings, args) == spark.SMALL_INPUT_JAVA_OPTIONS
+    command = spark.spark_submit_command(settings, "recommend", args, tmp_path / "jobs.zip")
+    assert command[command.index("--driver-java-options") + 1] == spark.SMALL_INPUT_JAVA_OPTIONS
+    assert f"spark.executor.extraJavaOptions={spark.SMALL_INPUT_JAVA_OPTIONS}" in command
+    monkeypatch.setattr(spark, "SMALL_INPUT_BYTES", 999)
+    assert spark.java_options(settings, args) == ""
     command = spark.spark_submit_command(settings, "recommend", args, tmp_path / "jobs.zip")
     assert "--driver-java-options" not in command
-    assert not any("extraJavaOptions" in c for c in command)
+    assert spark.java_options(settings, ["--lake", "hdfs://nn/lake", "--run-date", day]) == ""
     fixed = settings.with_(spark_java_options="-Xss4m")
-    assert spark.java_options(fixed) == "-Xss4m"
-    command = spark.spark_submit_command(fixed, "recommend", args, tmp_path / "jobs.zip")
-    assert command[command.index("--driver-java-options") + 1] == "-Xss4m"
-    assert "spark.executor.extraJavaOptions=-Xss4m" in command
+    assert spark.java_options(fixed, args) == "-Xss4m"
 
 
 def test_the_driver_log_streams_while_the_job_runs_and_the_tail_names_a_failure(caplog):
