@@ -104,16 +104,15 @@ def _spark_confs(settings: Settings) -> dict[str, str]:
 
 
 # Up to this much input (the run's lake inputs, bytes) a job is many short Spark jobs on
-# small data: the JVM's optimizing compiler (C2) spends more CPU compiling than its code
+# tiny data: the JVM's optimizing compiler (C2) spends more CPU compiling than its code
 # saves, so "auto" keeps the JVM on the quick compiler (C1). C1 alone shrinks the JVM's
 # code cache to 48 MB, which a whole run filled ("CodeCache is full. Compiler has been
-# disabled.": the rest ran interpreted), hence the larger cache. Whole runs, idle machine,
-# wall / CPU seconds of the machine, one run each:
-# - e2e test shop (400 customers, 0.12 MB of inputs): C1 with 48 MB 140 s / 196 CPU-s,
-#   C1 with 256 MB 120 s / 159, C2 130 s / 214;
-# - demo shop (4,000 customers, 1.76 MB): C1 with 256 MB 207 s / 299, C2 251 s / 425.
-# Larger shops (25k customers: about 7 MB) were not measured with C1: they keep C2.
-SMALL_INPUT_BYTES = 4 * 1024**2
+# disabled.": the rest ran interpreted), hence the larger cache. Whole run of the e2e
+# test shop (400 customers, 0.12 MB of inputs), idle machine, wall / CPU seconds of the
+# machine, one run each: C1 with 48 MB 140 s / 196 CPU-s, C1 with 256 MB 120 s / 159,
+# C2 130 s / 214. The demo shop (1.76 MB) keeps C2: with C1 (256 MB) its ALS fits took
+# 18-19 s against 12-17.6 s and its whole run 259 s against 234.5 s (3 runs against 1).
+SMALL_INPUT_BYTES = 1024**2
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 
 
