@@ -97,9 +97,10 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     # partitions of a few rows each cost more in task overhead than in arithmetic.
     # One partition per task slot (no shuffle).
     slots = max(1, labelled.sparkSession.sparkContext.defaultParallelism)
-    # Sorted within each partition: the solver's sums then add the rows in the same order
-    # on every run (after a shuffle a partition's row order follows the order its blocks
-    # arrived in, and a last-bit difference moved the fitted scores by up to 6e-3).
+    # Sorted within each partition, so the solver adds the rows in one order on every run:
+    # after a shuffle a partition's rows may come in the order its blocks arrived, and two
+    # runs of the e2e test shop gave the same lists with scores up to 6e-3 apart (not seen
+    # again since the sort; not proven to be the only cause).
     sample = (
         labelled.where(
             (F.col(LABEL) == 1)
