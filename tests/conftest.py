@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from shopguide.spark import LOCAL_CONFS, UI_RETENTION
+from shopguide.spark import LOCAL_CONFS, UI_RETENTION, quick_jit_options
 from support import make_settings
 
 
@@ -36,10 +36,7 @@ def spark():
         .config(map={**UI_RETENTION, **LOCAL_CONFS})
         # small test data: the quick JIT compiler alone (shopguide.spark.java_options), with
         # a code cache for a whole worker's life (C1's default 48 MB fills within one run)
-        .config(
-            "spark.driver.extraJavaOptions",
-            "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m",
-        )
+        .config("spark.driver.extraJavaOptions", quick_jit_options(512))
         .getOrCreate()
     )
     yield session

@@ -120,8 +120,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         with timed(f"{args.run_date} lists for every customer (candidates, ranking, write)"):
             write_output(result.hybrid, args.lake, args.run_date, OUT_RECOMMENDATIONS)
-        write_output(result.similar_articles, args.lake, args.run_date, OUT_SIMILAR_ARTICLES)
-        write_output(result.outfit_complements, args.lake, args.run_date, OUT_OUTFIT_COMPLEMENTS)
+        with timed(f"{args.run_date} similar articles and outfit complements written"):
+            write_output(result.similar_articles, args.lake, args.run_date, OUT_SIMILAR_ARTICLES)
+            write_output(
+                result.outfit_complements, args.lake, args.run_date, OUT_OUTFIT_COMPLEMENTS
+            )
         if args.evaluate:
             with timed(f"{args.run_date} holdout of the last {args.holdout_days} days"):
                 metrics = holdout_metrics(
@@ -165,12 +168,14 @@ def holdout_ranker(spark, args, config: RecsConfig, customers, articles, transac
     from spark_jobs.recommend.state import shift_date
 
     cut = shift_date(args.run_date, -args.holdout_days)
-    ranker = load_ranker(spark, args.lake, cut, config)
+    with timed(f"{cut} ranker looked up in the lake"):
+        ranker = load_ranker(spark, args.lake, cut, config)
     if ranker is not None:
         print(f"[recommend] ranker reused: {json.dumps(ranker.describe())}", file=sys.stderr)
         return ranker
     ranker = fit_ranker(customers, articles, transactions, cut, config, exclude_seen=False)
-    save_ranker(spark, args.lake, ranker, config)
+    with timed(f"{cut} ranker kept in the lake"):
+        save_ranker(spark, args.lake, ranker, config)
     return ranker
 
 

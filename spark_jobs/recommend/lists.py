@@ -64,6 +64,7 @@ from spark_jobs.recommend.features import (
 )
 from spark_jobs.recommend.ranker import Ranker, fit_ranker
 from spark_jobs.recommend.state import ShopState, build_state
+from spark_jobs.recommend.timing import timed
 
 REASON_CONTENT = "matches your style"
 
@@ -216,15 +217,12 @@ def recommend_as_of(
         if score_customers is None
         else customers.join(score_customers.select(CUSTOMER_ID), CUSTOMER_ID, "left_semi")
     )
-    drop_bought = not ranker.allows_repeats(state, config)
-    feats = candidate_features(state, targets, config, exclude_seen, drop_bought, with_ranks=False)
-    hybrid = ranked_lists(
-        feats,
-        ranker,
-        state.articles,
-        config,
-        als=state.als,
-    )
+    with timed(f"{run_date} candidate sources prepared (models on the driver, plans)"):
+        drop_bought = not ranker.allows_repeats(state, config)
+        feats = candidate_features(
+            state, targets, config, exclude_seen, drop_bought, with_ranks=False
+        )
+        hybrid = ranked_lists(feats, ranker, state.articles, config, als=state.als)
     seen = state.transactions.select(CUSTOMER_ID, ARTICLE_ID).distinct() if exclude_seen else None
     als = None
     if state.als is not None:

@@ -181,7 +181,8 @@ def fit_ranker(
         fit_tx = marked.where(~F.col("_val")).drop("_val")
         fit_as_of = as_of
     elif validation == "time":
-        window = validation_window(transactions, as_of, config)
+        with timed(f"{as_of} ranker validation window"):
+            window = validation_window(transactions, as_of, config)
         if window is None:
             return fallback_ranker(config)
         fit_as_of, label_until = window
@@ -195,10 +196,11 @@ def fit_ranker(
     # Train on customers who bought in the window (the others carry no positives),
     # at most ranker_max_customers of them.
     buyers = label_tx.select(CUSTOMER_ID).distinct()
-    n_buyers = buyers.count()
+    with timed(f"{as_of} ranker label buyers and repeat share"):
+        n_buyers = buyers.count()
+        share = validation_repeat_share(fit_tx, label_tx) if n_buyers else None
     if n_buyers == 0:
         return fallback_ranker(config)
-    share = validation_repeat_share(fit_tx, label_tx)
     if n_buyers > config.ranker_max_customers:
         buyers = buyers.where(
             stable_uniform(config.seed, CUSTOMER_ID) < config.ranker_max_customers / n_buyers
@@ -206,12 +208,13 @@ def fit_ranker(
     state = build_state(customers, articles, fit_tx, fit_as_of, config)
     # Bought articles stay candidates here, so the ranker learns from the window how
     # much a past purchase predicts the next one.
-    feats = candidate_features(
-        state, customers.join(buyers, CUSTOMER_ID, "left_semi"), config, exclude_seen
-    )
-    labelled = label_candidates(feats, label_tx).cache()
+    labelled = None
     try:
         with timed(f"{fit_as_of} ranker candidates"):
+            feats = candidate_features(
+                state, customers.join(buyers, CUSTOMER_ID, "left_semi"), config, exclude_seen
+            )
+            labelled = label_candidates(feats, label_tx).cache()
             labelled.count()
         with timed(f"{fit_as_of} ranker training"):
             ranker = train_ranker(labelled, config)
@@ -221,5 +224,6 @@ def fit_ranker(
         print(f"[recommend] {fit_as_of} ranker: {json.dumps(ranker.describe())}", file=sys.stderr)
         return ranker
     finally:
-        labelled.unpersist()
+        if labelled is not None:
+            labelled.unpersist()
         state.release()

@@ -582,3 +582,19 @@ def test_outfit_complements_score_co_purchases_by_shrunk_lift_by_hand(spark):
     # Never the same product group.
     assert ("A", "C") not in rows and ("C", "A") not in rows
     assert rows[("C", "B")].support == 0
+
+
+def test_timed_steps_name_their_spark_jobs(spark):
+    from spark_jobs.recommend.timing import timed
+
+    context = spark.sparkContext
+    description = "spark.job.description"
+    STEP_LOG.clear()
+    with timed("outer step"):
+        assert context.getLocalProperty(description) == "outer step"
+        with timed("inner step"):
+            assert context.getLocalProperty(description) == "inner step"
+        # back to the enclosing step once the inner one ends
+        assert context.getLocalProperty(description) == "outer step"
+    assert context.getLocalProperty(description) is None
+    assert [step for step, _ in STEP_LOG] == ["inner step", "outer step"]
