@@ -99,8 +99,12 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     slots = max(1, labelled.sparkSession.sparkContext.defaultParallelism)
     # Sorted within each partition, so the solver adds the rows in one order on every run:
     # after a shuffle a partition's rows may come in the order its blocks arrived, and two
-    # runs of the e2e test shop gave the same lists with scores up to 6e-3 apart (not seen
-    # again since the sort; not proven to be the only cause).
+    # runs of the e2e test shop gave the same lists with scores up to 6e-3 apart. Seen
+    # again after the sort (fresh-clone CI at 999c243: 5.955e-3, same lists), so it is not
+    # the whole cause. Untested guess: coalesce() groups the upstream partitions, whose
+    # number the session's settings decide (2 shuffle partitions in the test session, 8 in
+    # a session the pipeline starts); repartition(slots, customer_id, article_id) would make
+    # each partition's rows depend on the data alone, and would change the published scores.
     sample = (
         labelled.where(
             (F.col(LABEL) == 1)
