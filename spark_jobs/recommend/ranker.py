@@ -101,10 +101,10 @@ def train_ranker(labelled: DataFrame, config: RecsConfig) -> Ranker:
     # after a shuffle a partition's rows may come in the order its blocks arrived, and two
     # runs of the e2e test shop gave the same lists with scores up to 6e-3 apart. Seen
     # again after the sort (fresh-clone CI at 999c243: 5.955e-3, same lists), so it is not
-    # the whole cause. Untested guess: coalesce() groups the upstream partitions, whose
-    # number the session's settings decide (2 shuffle partitions in the test session, 8 in
-    # a session the pipeline starts); repartition(slots, customer_id, article_id) would make
-    # each partition's rows depend on the data alone, and would change the published scores.
+    # the whole cause. Not the shuffle partitions: fresh `shopguide run` processes on the
+    # e2e test shop with 2 and with 8 published the same recommendations (same SHA-256),
+    # as do repeated fresh runs; only runs inside pytest (whose Spark session may be the
+    # test fixture's, shared with earlier tests) have differed.
     sample = (
         labelled.where(
             (F.col(LABEL) == 1)
