@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 
 QUERY_ID = "query_id"
@@ -34,11 +35,13 @@ def top_k_dense(
     queries: np.ndarray,
     items: np.ndarray,
     k: int,
-    exclude_positions: list | None = None,
+    exclude_positions: list | tuple | None = None,
     item_block: int = DEFAULT_ITEM_BLOCK,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions, scores), each (n_queries, min(k, n_items)), best first, for
-    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get."""
+    ``queries @ items.T``; ``exclude_positions[i]`` lists item positions row i may not get
+    (or ``exclude_positions`` is a pair of arrays: rows, and the item position each may
+    not get)."""
     n_items = items.shape[0]
     n_blocks = -(-n_items // item_block)
     if _prunes(n_items, min(k, n_items), item_block) and n_items % item_block:
@@ -58,7 +61,7 @@ def top_k_scores(
     scores: np.ndarray,
     n_items: int,
     k: int,
-    exclude_positions: list | None = None,
+    exclude_positions: list | tuple | None = None,
     item_block: int = DEFAULT_ITEM_BLOCK,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positions, scores) of the k best of the first ``n_items`` columns of each row
@@ -80,7 +83,10 @@ def top_k_scores(
         scores = np.concatenate([scores, pad], axis=1)
     if scores.shape[1] > n_items:
         scores[:, n_items:] = -np.inf
-    if exclude_positions is not None:
+    if isinstance(exclude_positions, tuple):
+        rows, positions = exclude_positions
+        scores[rows, positions] = -np.inf
+    elif exclude_positions is not None:
         for row, positions in enumerate(exclude_positions):
             if positions is not None and len(positions):
                 scores[row, positions] = -np.inf
@@ -107,61 +113,87 @@ def top_k_scores(
     return positions, np.take_along_axis(part_scores, order, axis=1)
 
 
-def _exclusions(ids_column, position_of: dict) -> list:
-    return [
-        None
-        if ids is None or not len(ids)
-        else np.fromiter((position_of[i] for i in ids if i in position_of), dtype=np.int64)
-        for ids in ids_column
-    ]
+def _list_rows(column) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths, row of each element) of an Arrow list column; a null list is empty."""
+    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
+    return lengths, np.repeat(np.arange(len(column)), lengths)
 
 
-def _sparse_rows(block: pd.DataFrame, width: int):
-    """The block's sparse query rows (indices, values columns) as a CSR matrix."""
+def _dense_rows(column, width: int) -> np.ndarray:
+    """An Arrow list<float> column of equal-length vectors as one (n, width) float32
+    matrix, straight from the list's flat values (no Python object per row)."""
+    lengths, _ = _list_rows(column)
+    if column.null_count or not (lengths == width).all():
+        raise ValueError(f"every query vector must have {width} values")
+    values = column.flatten().to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(values.astype(np.float32, copy=False).reshape(len(column), width))
+
+
+def _sparse_rows(indices, values, width: int):
+    """The batch's sparse query rows (Arrow list columns indices, values) as CSR."""
     from scipy.sparse import csr_matrix
 
-    lengths = np.array([0 if ix is None else len(ix) for ix in block[QUERY_INDICES]])
+    lengths, _ = _list_rows(indices)
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    if indptr[-1]:
-        indices = np.concatenate([ix for ix in block[QUERY_INDICES] if ix is not None and len(ix)])
-        values = np.concatenate([v for v in block[QUERY_VALUES] if v is not None and len(v)])
-    else:
-        indices, values = np.empty(0, np.int64), np.empty(0, np.float32)
-    return csr_matrix(
-        (values.astype(np.float32), indices.astype(np.int64), indptr), shape=(len(block), width)
-    )
+    flat_indices = indices.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    flat_values = values.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return csr_matrix((flat_values, flat_indices, indptr), shape=(len(indices), width))
+
+
+def _exclusions(column, item_ids) -> tuple[np.ndarray, np.ndarray]:
+    """(row, item position) of every excluded item that is among ``item_ids`` (an Arrow
+    array of the same type as the column's elements), rows ascending."""
+    _, rows = _list_rows(column)
+    positions = pc.index_in(column.flatten(), value_set=item_ids)
+    known = pc.is_valid(positions).to_numpy(zero_copy_only=False)
+    return rows[known], positions.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _score_batches(batches, bc, k: int, block_rows: int, has_exclude: bool, sparse: bool):
-    # Dense queries get the (n, d) matrix, sparse ones its transpose (d, n): a CSR block
-    # times a row-major matrix needs no copy.
+    # Arrow record batches in and out: the vectors come out of a list column's flat
+    # values and the ids go back as Arrow ``take``s, with no Python object per row
+    # (pandas' list-to-object-array conversion and string columns cost more than
+    # the scoring on small vectors). Dense queries get the (n, d) matrix, sparse ones
+    # its transpose (d, n): a CSR block times a row-major matrix needs no copy.
     item_ids, item_matrix = bc.value
-    position_of = None
+    arrow_ids = None
     for batch in batches:
-        if batch.empty:
+        if batch.num_rows == 0:
             continue
-        for start in range(0, len(batch), block_rows):
-            block = batch.iloc[start : start + block_rows]
+        query_ids = batch.column(QUERY_ID)
+        if arrow_ids is None:
+            arrow_ids = pa.array(list(item_ids), type=query_ids.type)
+        if sparse:
+            queries = _sparse_rows(
+                batch.column(QUERY_INDICES), batch.column(QUERY_VALUES), item_matrix.shape[0]
+            )
+        else:
+            queries = _dense_rows(batch.column(QUERY_VECTOR), item_matrix.shape[1])
+        if has_exclude:
+            excluded_rows, excluded_items = _exclusions(batch.column(QUERY_EXCLUDE), arrow_ids)
+        for start in range(0, batch.num_rows, block_rows):
+            stop = min(start + block_rows, batch.num_rows)
             exclude = None
             if has_exclude:
-                if position_of is None:
-                    position_of = {item: i for i, item in enumerate(item_ids)}
-                exclude = _exclusions(block[QUERY_EXCLUDE], position_of)
+                lo, hi = np.searchsorted(excluded_rows, [start, stop])
+                exclude = (excluded_rows[lo:hi] - start, excluded_items[lo:hi])
             if sparse:
-                scores = np.asarray(_sparse_rows(block, item_matrix.shape[0]) @ item_matrix)
+                scores = np.asarray(queries[start:stop] @ item_matrix)
                 positions, scores = top_k_scores(scores, len(item_ids), k, exclude)
             else:
-                queries = np.stack(block[QUERY_VECTOR].to_numpy()).astype(np.float32, copy=False)
-                positions, scores = top_k_dense(queries, item_matrix, k, exclude)
+                positions, scores = top_k_dense(queries[start:stop], item_matrix, k, exclude)
             n = positions.shape[1]
-            out = pd.DataFrame(
-                {
-                    QUERY_ID: np.repeat(block[QUERY_ID].to_numpy(), n),
-                    ITEM_ID: item_ids[positions.ravel()],
-                    TOPK_SCORE: scores.ravel().astype(np.float64),
-                }
+            score = scores.ravel().astype(np.float64)
+            keep = np.isfinite(score)
+            rows = np.repeat(np.arange(start, stop), n)[keep]
+            yield pa.RecordBatch.from_arrays(
+                [
+                    query_ids.take(pa.array(rows)),
+                    arrow_ids.take(pa.array(positions.ravel()[keep])),
+                    pa.array(score[keep]),
+                ],
+                names=[QUERY_ID, ITEM_ID, TOPK_SCORE],
             )
-            yield out[np.isfinite(out[TOPK_SCORE])]
 
 
 def blocked_top_k(
@@ -201,6 +233,6 @@ def blocked_top_k(
         has_exclude=has_exclude,
         sparse=sparse,
     )
-    return queries.select(*cols).mapInPandas(
+    return queries.select(*cols).mapInArrow(
         fn, schema=f"{QUERY_ID} string, {ITEM_ID} string, {TOPK_SCORE} double"
     )
