@@ -12,7 +12,7 @@ of ``--runs`` runs with min-max:
   ``implicit.cpu.als.AlternatingLeastSquares`` with conjugate gradient (its default) and
   with Cholesky, same rank, regularization, alpha and iterations, two threads;
 - top-12 for every customer over every article, from the Spark fit's factors: the
-  pipeline's blocked top-K (``score_top_k``: ``mapInPandas`` over customer blocks, written
+  pipeline's blocked top-K (``score_top_k``: ``mapInArrow`` over customer blocks, written
   to a no-op sink) against ``implicit.cpu.topk.topk`` on the same two matrices.
 
 ``implicit`` is a benchmark-only dependency: ``pip install implicit`` (the script says so
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -195,6 +196,10 @@ def render(result: dict, command: str) -> str:
         f"{result['iterations']} iterations, regularization and alpha of `RecsConfig`, two",
         "threads / `local[*]` on 2 cores. Medians of "
         f"{result['runs']} runs (min–max); the Spark session is up before timing.",
+        f"Measured {result.get('measured', 'at an unrecorded time')}. Both sides run in the",
+        "same hour, but this machine's speed changes between hours and not by the same",
+        "factor for every program, so ratios from different hours compare only roughly;",
+        "the git history of `benchmarks/als_peers_runs.json` keeps the earlier runs.",
         "",
         "| figure | shopguide (Spark) | implicit (CPU) | ratio | target | met? |",
         "|---|---|---|---|---|---|",
@@ -218,7 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rank", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=15)
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the section from als_peers_runs.json"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        result = json.loads(RAW.read_text())
+        write_section("als-peers", render(result, result["command"]))
+        return 0
     try:
         import implicit
     except ImportError:
@@ -247,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     result["command"] = command
     result["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    if head:
+        result["measured"] += f" at {head}"
     RAW.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     text = render(result, command)
     print(text)
