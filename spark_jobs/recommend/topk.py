@@ -90,16 +90,15 @@ def top_k_scores(
         for row, positions in enumerate(exclude_positions):
             if positions is not None and len(positions):
                 scores[row, positions] = -np.inf
+    best_blocks = None
     if prune:
-        block_max = scores.reshape(len(scores), n_blocks, item_block).max(axis=2)
-        best_blocks = np.argpartition(block_max, -kk, axis=1)[:, -kk:]
-        cols = (best_blocks[:, :, None] * item_block + np.arange(item_block)).reshape(
-            len(scores), -1
-        )
-        cand = np.take_along_axis(scores, cols, axis=1)
+        blocks = scores.reshape(len(scores), n_blocks, item_block)
+        best_blocks = np.argpartition(blocks.max(axis=2), -kk, axis=1)[:, -kk:]
+        # Whole blocks copied at once (a row's k best blocks side by side): the same
+        # candidates in the same order as gathering their columns one by one, faster.
+        cand = blocks[np.arange(len(scores))[:, None], best_blocks].reshape(len(scores), -1)
     else:
         # Few blocks: pruning would keep most columns, select over all of them.
-        cols = None
         cand = scores[:, :n_items] if scores.shape[1] > n_items else scores
     if kk < cand.shape[1]:
         part = np.argpartition(cand, -kk, axis=1)[:, -kk:]
@@ -108,8 +107,9 @@ def top_k_scores(
     part_scores = np.take_along_axis(cand, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")
     positions = np.take_along_axis(part, order, axis=1)
-    if cols is not None:
-        positions = np.take_along_axis(cols, positions, axis=1)
+    if best_blocks is not None:
+        block = np.take_along_axis(best_blocks, positions // item_block, axis=1)
+        positions = block * item_block + positions % item_block
     return positions, np.take_along_axis(part_scores, order, axis=1)
 
 
