@@ -92,7 +92,14 @@ UI_RETENTION = {
 # takes at least a page: measured on a small shop, 19 such tables held 1.2 GB of a 4 GB
 # heap after two nightly runs in one JVM (a broadcast then failed with "Not enough memory
 # to build and broadcast the table"); with 4 MB pages the same runs left 0.2 GB.
-LOCAL_CONFS = {"spark.buffer.pageSize": "4m"}
+# Python workers start from spark_jobs.worker_daemon (PySpark's daemon without a re-read
+# of pyspark.zip and Spark's jar before every task; the module says why). Local only: a
+# cluster's executors import spark_jobs from the --py-files zip, which a daemon started
+# before any task cannot see.
+LOCAL_CONFS = {
+    "spark.buffer.pageSize": "4m",
+    "spark.python.daemon.module": "spark_jobs.worker_daemon",
+}
 
 
 def _spark_confs(settings: Settings) -> dict[str, str]:
