@@ -142,9 +142,10 @@ def _sparse_rows(indices, values, width: int):
 
 def _exclusions(column, item_ids) -> tuple[np.ndarray, np.ndarray]:
     """(row, item position) of every excluded item that is among ``item_ids`` (an Arrow
-    array of the same type as the column's elements), rows ascending."""
+    string array), rows ascending."""
     _, rows = _list_rows(column)
-    positions = pc.index_in(column.flatten(), value_set=item_ids)
+    flat = column.flatten()
+    positions = pc.index_in(flat, value_set=item_ids.cast(flat.type))
     known = pc.is_valid(positions).to_numpy(zero_copy_only=False)
     return rows[known], positions.filter(known).to_numpy(zero_copy_only=False).astype(np.int64)
 
