@@ -25,9 +25,10 @@ class RecsConfig:
     als_reg_param: float = 0.1
     als_alpha: float = 10.0
     als_max_iter: int = 10
-    # Checkpoint the factors every this many iterations. Each checkpoint writes both
-    # factor RDDs to the lake, so one cut of the lineage per default fit (10 iterations)
-    # costs less than two; the results do not depend on it.
+    # Checkpoint the factors every this many iterations, in fits of more iterations than
+    # this (a checkpoint after the last iteration cuts no lineage that is used again: Spark
+    # counts iterations from 1, so a fit of exactly this many would write the factors to
+    # the lake once for nothing). The results do not depend on it.
     als_checkpoint_interval: int = 10
     # ALS candidates per customer handed to the ranker.
     als_candidates: int = 50
