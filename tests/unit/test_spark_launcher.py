@@ -101,12 +101,13 @@ def test_a_job_that_is_a_package_is_submitted_by_its_job_py(tmp_path, monkeypatc
 
 
 def test_jvm_options_follow_the_size_of_the_runs_inputs(tmp_path, monkeypatch):
-    """ "auto": the quick JIT compiler alone for small lake inputs, the JVM's default for
-    large ones and for lakes the launcher cannot measure; a configured value is used as is."""
+    """ "auto": the throughput collector always, with the quick JIT compiler alone for small
+    lake inputs (not for large ones nor for lakes the launcher cannot measure); a
+    configured value is used as is."""
     settings = make_settings(tmp_path, spark_master="spark://127.0.0.1:7077")
     lake, day = str(tmp_path / "lake"), "2024-03-31"
     args = ["--lake", lake, "--run-date", day]
-    assert spark.java_options(settings, args) == ""  # no inputs exported yet
+    assert spark.java_options(settings, args) == "-XX:+UseParallelGC"  # no inputs exported yet
     inputs = tmp_path / "lake" / f"run_date={day}" / "inputs" / "transactions.parquet"
     inputs.mkdir(parents=True)
     (inputs / "part-0.parquet").write_bytes(b"x" * 1000)
@@ -114,11 +115,15 @@ def test_jvm_options_follow_the_size_of_the_runs_inputs(tmp_path, monkeypatch):
     command = spark.spark_submit_command(settings, "recommend", args, tmp_path / "jobs.zip")
     assert command[command.index("--driver-java-options") + 1] == spark.SMALL_INPUT_JAVA_OPTIONS
     assert f"spark.executor.extraJavaOptions={spark.SMALL_INPUT_JAVA_OPTIONS}" in command
+    assert "-XX:TieredStopAtLevel=1" in spark.SMALL_INPUT_JAVA_OPTIONS
+    assert "-XX:+UseParallelGC" in spark.SMALL_INPUT_JAVA_OPTIONS
     monkeypatch.setattr(spark, "SMALL_INPUT_BYTES", 999)
-    assert spark.java_options(settings, args) == ""
+    assert spark.java_options(settings, args) == "-XX:+UseParallelGC"
     command = spark.spark_submit_command(settings, "recommend", args, tmp_path / "jobs.zip")
-    assert "--driver-java-options" not in command
-    assert spark.java_options(settings, ["--lake", "hdfs://nn/lake", "--run-date", day]) == ""
+    assert command[command.index("--driver-java-options") + 1] == "-XX:+UseParallelGC"
+    assert "spark.executor.extraJavaOptions=-XX:+UseParallelGC" in command
+    remote = ["--lake", "hdfs://nn/lake", "--run-date", day]
+    assert spark.java_options(settings, remote) == "-XX:+UseParallelGC"
     fixed = settings.with_(spark_java_options="-Xss4m")
     assert spark.java_options(fixed, args) == "-Xss4m"
 
