@@ -87,7 +87,7 @@ def fit_als(interactions: DataFrame, confidence_col: str, config: RecsConfig) ->
         itemCol=ITEM_IDX,
         ratingCol=CONFIDENCE,
         coldStartStrategy="drop",
-        checkpointInterval=als_checkpoint_interval(config),
+        checkpointInterval=config.als_checkpoint_interval,
         seed=config.seed,
     )
     model = als.fit(indexed)
@@ -98,13 +98,6 @@ def fit_als(interactions: DataFrame, confidence_col: str, config: RecsConfig) ->
         ARTICLE_ID, F.col("features").alias(VECTOR)
     )
     return AlsFactors(model=model, customers=user_f, articles=item_f)
-
-
-def als_checkpoint_interval(config: RecsConfig) -> int:
-    """``config.als_checkpoint_interval``, or -1 (no checkpoint) when the fit has no
-    more iterations than it: Spark would checkpoint only after the last one."""
-    interval = config.als_checkpoint_interval
-    return interval if 0 < interval < config.als_max_iter else -1
 
 
 def article_matrix(

@@ -133,19 +133,6 @@ def test_als_recommends_what_similar_customers_bought(spark, tmp_path):
     assert list(ids) == ["d1", "d2", "d3", "d4", "s1", "s2", "s3", "s4"] and matrix.shape == (8, 4)
 
 
-def test_als_checkpoints_only_where_they_cut_lineage():
-    from spark_jobs.recommend.candidates.als import als_checkpoint_interval
-
-    # Spark checkpoints after iterations interval, 2 x interval, ... (counted from 1):
-    # never for a fit of at most interval iterations, which would only write its last
-    # factors to the lake once more.
-    assert als_checkpoint_interval(RecsConfig(als_max_iter=10, als_checkpoint_interval=10)) == -1
-    assert als_checkpoint_interval(RecsConfig(als_max_iter=8, als_checkpoint_interval=10)) == -1
-    assert als_checkpoint_interval(RecsConfig(als_max_iter=20, als_checkpoint_interval=10)) == 10
-    assert als_checkpoint_interval(RecsConfig(als_max_iter=20, als_checkpoint_interval=0)) == -1
-    assert als_checkpoint_interval(RecsConfig(als_max_iter=20, als_checkpoint_interval=-1)) == -1
-
-
 def test_als_scores_every_pair_and_zero_without_factors(spark):
     from spark_jobs.recommend.candidates.als import AlsFactors, als_lookup, als_scores
 
