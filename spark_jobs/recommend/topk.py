@@ -23,8 +23,10 @@ QUERY_VALUES = "values"
 ITEM_ID = "item_id"
 TOPK_SCORE = "score"
 
-# Rows multiplied at once: 2048 x 20k articles x 4 bytes = 160 MB of scores at most.
-DEFAULT_BLOCK_ROWS = 2048
+# Rows multiplied at once: 256 x 20k articles x 4 bytes = 20 MB of scores at most, so the
+# selection's passes over them mostly hit the cache (2048 rows, 160 MB, selected 69k
+# customers' top-12 over 18k articles in 3.9 s against 2.2 s, one thread).
+DEFAULT_BLOCK_ROWS = 256
 
 
 # Columns per block for the block-max pruning in top_k_dense.
@@ -92,11 +94,15 @@ def top_k_scores(
                 scores[row, positions] = -np.inf
     best_blocks = None
     if prune:
-        blocks = scores.reshape(len(scores), n_blocks, item_block)
-        best_blocks = np.argpartition(blocks.max(axis=2), -kk, axis=1)[:, -kk:]
-        # Whole blocks copied at once (a row's k best blocks side by side): the same
-        # candidates in the same order as gathering their columns one by one, faster.
-        cand = blocks[np.arange(len(scores))[:, None], best_blocks].reshape(len(scores), -1)
+        # Block j holds the columns j, j + n_blocks, j + 2 n_blocks, ... (any partition of
+        # the columns prunes exactly): the block maxima are then an elementwise maximum of
+        # item_block contiguous runs of n_blocks columns, which numpy vectorizes; a max
+        # over each block's own 128 adjacent columns took about 3x as long (1.08 against
+        # 0.39 s for 69k rows x 18k articles), and most of the selection's time.
+        blocks = scores.reshape(len(scores), item_block, n_blocks)
+        best_blocks = np.argpartition(blocks.max(axis=1), -kk, axis=1)[:, -kk:]
+        # (rows, kk, item_block): a row's k best blocks side by side.
+        cand = blocks[np.arange(len(scores))[:, None], :, best_blocks].reshape(len(scores), -1)
     else:
         # Few blocks: pruning would keep most columns, select over all of them.
         cand = scores[:, :n_items] if scores.shape[1] > n_items else scores
@@ -105,12 +111,13 @@ def top_k_scores(
     else:
         part = np.tile(np.arange(cand.shape[1]), (len(cand), 1))
     part_scores = np.take_along_axis(cand, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    positions = np.take_along_axis(part, order, axis=1)
     if best_blocks is not None:
-        block = np.take_along_axis(best_blocks, positions // item_block, axis=1)
-        positions = block * item_block + positions % item_block
-    return positions, np.take_along_axis(part_scores, order, axis=1)
+        block = np.take_along_axis(best_blocks, part // item_block, axis=1)
+        part = (part % item_block) * n_blocks + block
+    # Best first; equal scores in column order, so the order does not depend on how the
+    # columns were blocked or on argpartition's arrangement.
+    order = np.lexsort((part, -part_scores), axis=1)
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
 
 
 def _list_rows(column) -> tuple[np.ndarray, np.ndarray]:

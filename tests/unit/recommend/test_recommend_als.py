@@ -53,6 +53,26 @@ def test_top_k_dense_block_pruning_matches_full_sort():
         assert all(len(set(row)) == 12 for row in pos)
 
 
+def test_top_k_dense_breaks_ties_by_column_whatever_the_blocks():
+    """Equal scores come out in column order, so the lists do not depend on the block
+    size, on whether pruning runs, or on argpartition's arrangement."""
+    rng = np.random.default_rng(2)
+    q = rng.normal(size=(40, 6)).astype(np.float32)
+    items = rng.normal(size=(700, 6)).astype(np.float32)
+    twins = [3, 250, 411, 699]
+    items[twins] = items[500]  # five columns score exactly alike for every row
+    q[:, :] = np.abs(q)
+    items[500] = items[twins[0]] = np.abs(items[500]) * 10  # ... and in every row's top k
+    items[twins] = items[500]
+    results = [top_k_dense(q, items, 12, item_block=block) for block in (8, 16, 700)]
+    for pos, scores in results:
+        np.testing.assert_array_equal(pos, results[0][0])
+        np.testing.assert_array_equal(scores, results[0][1])
+        for row_pos, row_scores in zip(pos, scores, strict=True):
+            tied = row_pos[row_scores == row_scores[0]]
+            assert list(tied) == [3, 250, 411, 500, 699]
+
+
 def test_score_top_k_hand_computed(spark):
     customers = spark.createDataFrame(
         [("c1", [1.0, 0.0]), ("c2", [0.0, 2.0])], "customer_id string, vector array<float>"
