@@ -138,10 +138,12 @@ class PeakMemory:
     :func:`shares_parent_memory`), and at the largest sample what each kind of process
     held (:func:`process_kind`)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, progress: Path | None = None) -> None:
         self.pid = pid
+        self.progress = progress  # the run's progress log: which task held the peak
         self.peak_kib = 0
         self.peak_by_kind: dict[str, int] = {}
+        self.peak_task = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -156,7 +158,21 @@ class PeakMemory:
                     kind = process_kind(p, self.pid)
                     kinds[kind] = kinds.get(kind, 0) + kib
                 self.peak_by_kind = kinds
+                self.peak_task = self._running_task()
             time.sleep(0.5)
+
+    def _running_task(self) -> str:
+        """The task the run's progress log names last ("<date> <task> ..." when it starts,
+        "... done in" when it ends)."""
+        try:
+            lines = self.progress.read_text().splitlines() if self.progress else []
+        except OSError:
+            return ""
+        if not lines:
+            return ""
+        words = lines[-1].split()  # HH:MM:SS date task ... | done in ...
+        task = words[2] if len(words) > 2 else ""
+        return task if words[3:4] == ["..."] else f"after {task}"
 
     def __enter__(self):
         self._thread.start()
@@ -202,7 +218,7 @@ def one_run(
         text=True,
         errors="replace",
     )
-    with PeakMemory(proc.pid) as memory:
+    with PeakMemory(proc.pid, home / "reports" / "progress.log") as memory:
         stderr = proc.stderr.read()
         proc.wait()
     total = time.perf_counter() - t0
@@ -228,6 +244,7 @@ def one_run(
         "steps": steps,
         "peak_gib": memory.peak_kib / 1024 / 1024,
         "peak_by_kind_gib": {k: v / 1024 / 1024 for k, v in memory.peak_by_kind.items()},
+        "peak_task": memory.peak_task,
         "load": (load_before, _load_average()),
         "warehouse": env["SHOPGUIDE_WAREHOUSE"],
     }
@@ -642,6 +659,12 @@ def peak_lines(runs_: list[dict]) -> list[str]:
         values = [r.get("peak_by_kind_gib", {}).get(kind) for r in runs_]
         lines.append(
             f"| {kind} | " + " | ".join("–" if v is None else f"{v:.2f}" for v in values) + " |"
+        )
+    if any(r.get("peak_task") for r in runs_):
+        lines.append(
+            "| task running then | "
+            + " | ".join(f"`{r['peak_task']}`" if r.get("peak_task") else "–" for r in runs_)
+            + " |"
         )
     return lines + [""]
 

@@ -209,13 +209,20 @@ def cmd_run(args) -> int:
     return code
 
 
-def _run_tasks(settings, run_date: date, names: list[str], prefix: str = "") -> None:
+def _run_tasks(
+    settings, run_date: date, names: list[str], prefix: str = "", last_spark_work: bool = True
+) -> None:
     """Run the tasks in order, printing each as it starts and ends with its duration, so
-    a long run shows its progress."""
+    a long run shows its progress. ``last_spark_work``: no Spark job follows these tasks
+    in this process, so the in-process Spark JVM stops after the last of them that uses
+    it (:func:`shopguide.spark.release_local_jvm`)."""
     import time
 
     from shopguide.run import run_task
+    from shopguide.spark import release_local_jvm
+    from shopguide.steps import SPARK_TASKS
 
+    last_spark = max((i for i, n in enumerate(names, 1) if n in SPARK_TASKS), default=None)
     for i, name in enumerate(names, 1):
         print(f"{prefix}[{i}/{len(names)}] {name} ...", flush=True)
         started = time.perf_counter()
@@ -226,6 +233,8 @@ def _run_tasks(settings, run_date: date, names: list[str], prefix: str = "") -> 
             f"{json.dumps(result, default=str)[:200]}",
             flush=True,
         )
+        if last_spark_work and i == last_spark and release_local_jvm():
+            print(f"{prefix}(the Spark JVM is stopped: no Spark task follows)", flush=True)
 
 
 def _print_report_path(settings, run_date: date) -> None:
@@ -282,7 +291,13 @@ def cmd_backfill(args) -> int:
     try:
         for i, day in enumerate(days, 1):
             print(f"backfill day {i}/{len(days)}: {day}", flush=True)
-            _run_tasks(settings, day, [s.name for s in STEPS], prefix=f"  {day} ")
+            _run_tasks(
+                settings,
+                day,
+                [s.name for s in STEPS],
+                prefix=f"  {day} ",
+                last_spark_work=i == len(days),
+            )
             print(f"published {day}", flush=True)
     finally:
         stop_local_session()

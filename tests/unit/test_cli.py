@@ -103,3 +103,32 @@ def test_fingerprint_hashes_each_published_partition_by_its_natural_key(tmp_path
     assert cmd_fingerprint(argparse.Namespace(date="2024-03-31"), settings) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("recommendations "))
     assert line.split() == ["recommendations", "3", "rows", "sha256", first["recommendations"][1]]
+
+
+@pytest.mark.parametrize(
+    ("names", "last_spark_work", "released_after"),
+    [
+        (["export_inputs", "recommend", "forecast", "load_outputs", "publish"], True, "forecast"),
+        (["recommend", "load_outputs"], True, "recommend"),
+        (["load_outputs", "publish"], True, None),
+        (["recommend", "forecast", "load_outputs"], False, None),  # a backfill's earlier days
+    ],
+)
+def test_run_stops_its_spark_jvm_after_the_last_spark_task(
+    monkeypatch, names, last_spark_work, released_after
+):
+    """The tasks after the last Spark task do not run beside the idle JVM's heap."""
+    import shopguide.run
+    import shopguide.spark
+    from shopguide import cli
+
+    events = []
+    monkeypatch.setattr(shopguide.run, "run_task", lambda name, *a, **k: events.append(name) or {})
+    monkeypatch.setattr(
+        shopguide.spark, "release_local_jvm", lambda: events.append("RELEASE") or True
+    )
+    cli._run_tasks(None, date(2024, 6, 30), names, last_spark_work=last_spark_work)
+    expected = list(names)
+    if released_after:
+        expected.insert(names.index(released_after) + 1, "RELEASE")
+    assert events == expected

@@ -223,3 +223,52 @@ def test_job_failure_message_keeps_the_tail(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SUBMIT", str(fake))
     with pytest.raises(spark.SparkJobError, match="cannot connect to master"):
         spark.run_spark_job(settings, "forecast", [])
+
+
+def test_the_jvm_a_run_started_stops_after_its_last_spark_task_and_no_other(tmp_path):
+    """`shopguide run` stops the in-process JVM it started once no Spark task follows
+    (release_local_jvm): the process is gone, a later job starts a new JVM, and a JVM
+    someone else started (a test fixture's session) is never stopped."""
+    script = textwrap.dedent(
+        f"""
+        import sys, types
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+        from shopguide import spark
+        from support import make_settings
+
+        def main(args):
+            assert SparkSession.getActiveSession().range(5).count() == 5
+        spark.job_module = lambda job: types.SimpleNamespace(main=main)
+        from pathlib import Path
+        settings = make_settings(Path({str(tmp_path)!r}))
+
+        spark._run_in_process(settings, "tiny", [])
+        jvm = SparkContext._gateway.proc
+        assert jvm.poll() is None
+        assert spark.release_local_jvm() is True
+        assert jvm.poll() is not None, "the JVM outlived its release"
+        assert SparkContext._gateway is None and spark.release_local_jvm() is False
+
+        # A session started by someone else: run_spark_job uses it and leaves it alone.
+        SparkSession.builder.master("local[1]").getOrCreate()
+        foreign = SparkContext._gateway.proc
+        spark._run_in_process(settings, "tiny", [])
+        assert spark.release_local_jvm() is False and foreign.poll() is None
+        print("OK", flush=True)
+        """
+    )
+    tests_dir = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tests_dir), os.environ.get("PYTHONPATH", "")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr[-3000:]

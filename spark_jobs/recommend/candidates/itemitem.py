@@ -102,20 +102,32 @@ def fit_itemitem(interactions: DataFrame, config: RecsConfig) -> ItemItemModel |
     parts = x.repartition(partitions, CUSTOMER_ID).mapInPandas(
         lambda batches: _partial_gram(batches, n), schema="i int, j int, c double"
     )
-    entries = parts.groupBy("i", "j").agg(F.sum("c").alias("c")).toPandas()
+    # X'X is symmetric (sums of whole co-purchase counts, exact in float64): the driver
+    # collects the upper triangle as Arrow, half the entries and no pandas copy of them,
+    # and mirrors it into the dense matrix.
+    upper = (
+        parts.groupBy("i", "j").agg(F.sum("c").alias("c")).where(F.col("i") <= F.col("j")).toArrow()
+    )
     gram = np.zeros((n, n), dtype=np.float64)
-    gram[entries["i"].to_numpy(), entries["j"].to_numpy()] = entries["c"].to_numpy()
-    return ItemItemModel(ids, ease_weights(gram, config.itemitem_l2))
+    i, j = upper.column("i").to_numpy(), upper.column("j").to_numpy()
+    c = upper.column("c").to_numpy()
+    gram[i, j] = c
+    gram[j, i] = c
+    del upper, i, j, c
+    return ItemItemModel(ids, ease_weights(gram, config.itemitem_l2, overwrite=True))
 
 
-def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
-    """EASE's closed form: B = -P / diag(P) off the diagonal, 0 on it, P = (G + l2 I)^-1."""
-    g = gram.astype(np.float64, copy=True)
+def ease_weights(gram: np.ndarray, l2: float, overwrite: bool = False) -> np.ndarray:
+    """EASE's closed form: B = -P / diag(P) off the diagonal, 0 on it, P = (G + l2 I)^-1.
+    ``overwrite``: ``gram`` (float64) may be used as scratch space, which spares the
+    driver a copy of the n x n matrix."""
+    g = gram if overwrite and gram.dtype == np.float64 else gram.astype(np.float64, copy=True)
     g[np.diag_indices_from(g)] += l2
     p = np.linalg.inv(g)
-    b = p / (-np.diag(p))
-    b[np.diag_indices_from(b)] = 0.0
-    return b.astype(np.float32)
+    del g
+    p /= -np.diag(p).copy()  # in place, the same arithmetic as p / -diag(p)
+    p[np.diag_indices_from(p)] = 0.0
+    return p.astype(np.float32)
 
 
 def itemitem_candidates(

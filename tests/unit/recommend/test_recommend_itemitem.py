@@ -26,6 +26,23 @@ def test_ease_closed_form_equals_one_ridge_regression_per_article():
         np.testing.assert_allclose(b[others, a], ridge, rtol=1e-4, atol=1e-6)
 
 
+def test_ease_in_the_grams_own_memory_gives_the_same_weights_bit_for_bit():
+    """``overwrite=True`` (fit_itemitem's, which spares the driver a copy of the n x n
+    matrix) changes where the arithmetic happens, not its result; without it the Gram
+    matrix is left as it was."""
+    rng = np.random.default_rng(11)
+    x = (rng.random((300, 120)) < 0.08).astype(np.float64)
+    gram = x.T @ x
+    kept = gram.copy()
+    expected = ease_weights(gram, 4.0)
+    np.testing.assert_array_equal(gram, kept)
+    p = np.linalg.inv(kept + 4.0 * np.eye(120))
+    by_formula = p / -np.diag(p)
+    by_formula[np.diag_indices_from(by_formula)] = 0.0
+    np.testing.assert_array_equal(expected, by_formula.astype(np.float32))
+    np.testing.assert_array_equal(ease_weights(gram, 4.0, overwrite=True), expected)
+
+
 def test_sparse_queries_score_like_dense_ones(spark):
     rng = np.random.default_rng(5)
     items = rng.normal(size=(300, 20)).astype(np.float32)
