@@ -218,9 +218,9 @@ def _run_tasks(
     it (:func:`shopguide.spark.release_local_jvm`)."""
     import time
 
+    from shopguide.orchestration import SPARK_TASKS
     from shopguide.run import run_task
     from shopguide.spark import release_local_jvm
-    from shopguide.steps import SPARK_TASKS
 
     last_spark = max((i for i, n in enumerate(names, 1) if n in SPARK_TASKS), default=None)
     for i, name in enumerate(names, 1):

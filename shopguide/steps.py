@@ -19,6 +19,4 @@ TASK_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("publish", ("publish", "report")),
 )
 PARALLEL_TASKS = frozenset({"recommend", "forecast"})
-# The tasks that run Spark jobs.
-SPARK_TASKS = frozenset({"recommend", "forecast"})
 TASK_NAMES: tuple[str, ...] = tuple(name for _, names in TASK_GROUPS for name in names)

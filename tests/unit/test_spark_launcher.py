@@ -227,8 +227,8 @@ def test_job_failure_message_keeps_the_tail(tmp_path, monkeypatch):
 
 def test_the_jvm_a_run_started_stops_after_its_last_spark_task_and_no_other(tmp_path):
     """`shopguide run` stops the in-process JVM it started once no Spark task follows
-    (release_local_jvm): the process is gone, a later job starts a new JVM, and a JVM
-    someone else started (a test fixture's session) is never stopped."""
+    (release_local_jvm): the process is gone, and a JVM someone else started (a test
+    fixture's session) is never stopped, even when a job ran on it."""
     script = textwrap.dedent(
         f"""
         import sys, types
