@@ -149,7 +149,11 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sizes = {p: _rss_kib(p) for p in _tree(self.pid) if not shares_parent_memory(p)}
+            sizes = {  # the run's own process is counted whatever its parent holds
+                p: _rss_kib(p)
+                for p in _tree(self.pid)
+                if p == self.pid or not shares_parent_memory(p)
+            }
             total = sum(sizes.values())
             if total > self.peak_kib:
                 self.peak_kib = total
