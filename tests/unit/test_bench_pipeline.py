@@ -102,4 +102,4 @@ def test_a_child_holding_its_parents_resident_set_is_not_counted_twice(bench, mo
     assert bench.shares_parent_memory(13)
     assert not bench.shares_parent_memory(14)
     assert not bench.shares_parent_memory(15)
-    assert not bench.shares_parent_memory(10)  # a child of init is the run's own root
+    assert not bench.shares_parent_memory(10)  # a child of init: no parent to share with
