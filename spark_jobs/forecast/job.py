@@ -8,6 +8,7 @@ import sys
 from spark_jobs.common import get_spark, job_arguments, read_input, write_output
 from spark_jobs.forecast.config import ForecastConfig
 from spark_jobs.forecast.run import run_forecast, seasonal_naive_forecast
+from spark_jobs.forecast.timing import STEP_LOG, timed
 
 
 def _options(parser) -> None:
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"--backtest needs at least 3 origins for a rolling-origin backtest, got {args.backtest}"
         )
+    STEP_LOG.clear()  # this run's steps only, in a process that runs the job again
     spark = get_spark("shopguide-forecast")
     daily_sales = read_input(spark, args.lake, args.run_date, "daily_sales")
     articles = read_input(spark, args.lake, args.run_date, "articles")
@@ -43,9 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     config = ForecastConfig(horizon=args.horizon, backtest_origins=args.backtest)
     result = run_forecast(daily_sales, articles, args.run_date, config)
-    write_output(result.forecast, args.lake, args.run_date, "demand_forecast")
+    with timed("demand_forecast written"):
+        write_output(result.forecast, args.lake, args.run_date, "demand_forecast")
     if result.metrics is not None:
-        write_output(result.metrics, args.lake, args.run_date, "forecast_metrics")
+        with timed("forecast_metrics written"):
+            write_output(result.metrics, args.lake, args.run_date, "forecast_metrics")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from spark_jobs.forecast.series import (
     sellable_articles,
     shop_calendar,
 )
+from spark_jobs.forecast.timing import timed
 
 
 @dataclass
@@ -167,23 +168,27 @@ def run_forecast(
     spark: SparkSession = daily_sales.sparkSession
     origins = origins_for(run_date, config)
     span = (run_date - origins[0]).days + config.history_days
-    history = sales_history(daily_sales, run_date, span).cache()
-    totals = _group_totals(history, articles)
+    with timed("sales history and shop, product-type and department totals"):
+        history = sales_history(daily_sales, run_date, span).cache()
+        totals = _group_totals(history, articles)
     is_shop = totals["level"] == "shop"
     shop_totals = totals.loc[is_shop, ["sale_date", "units"]].reset_index(drop=True)
     group_totals = totals[~is_shop].reset_index(drop=True)
-    today = sellable_articles(articles).select("article_id", "is_new").toPandas()
     states: dict[dt.date, _OriginState] = {}
-    for origin in [run_date, *backtest_origins(run_date, config)]:
-        known = shop_totals[pd.to_datetime(shop_totals["sale_date"]).dt.date <= origin]
-        calendar = shop_calendar(known, origin)
-        on_sale = (
-            today if origin == run_date else articles_at(articles, daily_sales, origin, config)
-        )
-        states[origin] = _OriginState(
-            on_sale, calendar, WeekdayProfiles(group_totals, shop_totals, calendar, config)
-        )
-    features_by_week = _features_by_week(spark, history, articles, states, run_date, config)
+    past = backtest_origins(run_date, config)
+    with timed(f"articles on sale at the run date and {len(past)} backtest origins"):
+        today = sellable_articles(articles).select("article_id", "is_new").toPandas()
+        for origin in [run_date, *past]:
+            known = shop_totals[pd.to_datetime(shop_totals["sale_date"]).dt.date <= origin]
+            calendar = shop_calendar(known, origin)
+            on_sale = (
+                today if origin == run_date else articles_at(articles, daily_sales, origin, config)
+            )
+            states[origin] = _OriginState(
+                on_sale, calendar, WeekdayProfiles(group_totals, shop_totals, calendar, config)
+            )
+    with timed("per-article features and level estimates (Python workers), collected"):
+        features_by_week = _features_by_week(spark, history, articles, states, run_date, config)
     history.unpersist()
 
     def forecast_at(origin: dt.date) -> OriginForecast:
@@ -191,42 +196,50 @@ def run_forecast(
         features = features_by_week[state.calendar.open_weekdays]
         return forecast_origin(_at_origin(features, state), origin, state.profiles, config)
 
-    final = forecast_at(run_date)
-    forecast = spark.createDataFrame(_long(final), FORECAST_SCHEMA)
-    base = baseline_matrices(final.frame, config.horizon)
-    n = len(final.frame)
-    baselines = spark.createDataFrame(
-        pd.DataFrame(
-            {
-                "article_id": np.repeat(final.frame["article_id"].to_numpy(), config.horizon),
-                "forecast_date": np.tile(final.dates.date, n),
-                **{name: base[name].ravel() for name in BASELINES},
-            }
-        ),
-        BASELINE_SCHEMA,
-    )
+    with timed("forecast at the run date (driver)"):
+        final = forecast_at(run_date)
+        forecast = spark.createDataFrame(_long(final), FORECAST_SCHEMA)
+        base = baseline_matrices(final.frame, config.horizon)
+        n = len(final.frame)
+        baselines = spark.createDataFrame(
+            pd.DataFrame(
+                {
+                    "article_id": np.repeat(final.frame["article_id"].to_numpy(), config.horizon),
+                    "forecast_date": np.tile(final.dates.date, n),
+                    **{name: base[name].ravel() for name in BASELINES},
+                }
+            ),
+            BASELINE_SCHEMA,
+        )
     metrics = None
     if config.backtest_origins:
-        scored = []
-        for origin in backtest_origins(run_date, config):
-            result = forecast_at(origin)
-            keep = result.frame["actual"].notna().to_numpy()
-            scored.append(
-                (
-                    origin,
-                    OriginForecast(
-                        result.frame[keep].reset_index(drop=True),
-                        result.p50[keep],
-                        result.p10[keep],
-                        result.p90[keep],
-                        result.dates,
-                    ),
-                )
-            )
-        metrics = spark.createDataFrame(
-            score_models(scored, group_totals, shop_totals, run_date, config), METRICS_SCHEMA
-        )
+        with timed(f"backtest: {len(past)} origins forecast and scored (driver)"):
+            metrics = _backtest(spark, forecast_at, group_totals, shop_totals, run_date, config)
     return ForecastResult(forecast=forecast, baselines=baselines, metrics=metrics)
+
+
+def _backtest(spark, forecast_at, group_totals, shop_totals, run_date, config) -> DataFrame:
+    """forecast_metrics: each backtest origin forecast as it would have been that day and
+    scored on the rows with actuals."""
+    scored = []
+    for origin in backtest_origins(run_date, config):
+        result = forecast_at(origin)
+        keep = result.frame["actual"].notna().to_numpy()
+        scored.append(
+            (
+                origin,
+                OriginForecast(
+                    result.frame[keep].reset_index(drop=True),
+                    result.p50[keep],
+                    result.p10[keep],
+                    result.p90[keep],
+                    result.dates,
+                ),
+            )
+        )
+    return spark.createDataFrame(
+        score_models(scored, group_totals, shop_totals, run_date, config), METRICS_SCHEMA
+    )
 
 
 def seasonal_naive_forecast(

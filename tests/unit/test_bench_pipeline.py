@@ -103,3 +103,33 @@ def test_a_child_holding_its_parents_resident_set_is_not_counted_twice(bench, mo
     assert not bench.shares_parent_memory(14)
     assert not bench.shares_parent_memory(15)
     assert not bench.shares_parent_memory(10)  # a child of init: no parent to share with
+
+
+def test_each_stage_step_log_is_read_and_tabled(bench):
+    """A run's stderr holds both Spark jobs' step logs; each goes under its own key, and the
+    section tables a stage only when every run logged the same steps (older records have
+    no forecast log: no table, no error)."""
+    stderr = "\n".join(
+        [
+            "[recommend] 2024-06-30 ALS fit: 9.5 s",
+            "some other line: 3.0 s",
+            "[forecast] per-article features: 10.2 s",
+            "  [recommend] lists: 17.0 s  ",
+            "[forecast] demand_forecast written: 0.9 s",
+        ]
+    )
+    logs = bench.step_logs(stderr)
+    assert logs == {
+        "steps": [("2024-06-30 ALS fit", 9.5), ("lists", 17.0)],
+        "forecast_steps": [("per-article features", 10.2), ("demand_forecast written", 0.9)],
+    }
+    runs = [
+        logs,
+        {**logs, "forecast_steps": [("per-article features", 12.2), logs["forecast_steps"][1]]},
+    ]
+    table = bench.step_table("forecast", "demo", [{**r} for r in runs] + [dict(logs)])
+    assert table[0] == "Where `forecast` goes (demo shop, its step log, median of the runs):"
+    assert "| per-article features | 10.2 |" in table
+    assert bench.step_table("forecast", "demo", [{"steps": logs["steps"]}]) == []
+    other = {**logs, "forecast_steps": [("per-article features", 1.0)]}
+    assert bench.step_table("forecast", "demo", [logs, other]) == []

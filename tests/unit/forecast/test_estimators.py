@@ -141,3 +141,43 @@ def test_intermittent_models_equal_statsforecasts_on_random_series():
     assert checked > 300
     # a series without demand forecasts zero, like statsforecast's
     assert m.tsb(np.zeros(20), 0.1, 0.1) == 0.0
+
+
+def _lsq_recomputing_the_gram(X, y, s, c, target):
+    """The active-set solve as it was before the Gram matrix was computed once: each
+    active set's weighted Gram matrix and moments recomputed from X's active columns."""
+    k = X.shape[1]
+    active = list(range(k))
+    while active:
+        Xa = X[:, active]
+        G = Xa.T @ (Xa * s[:, None]) + 1e-9 * np.eye(len(active))
+        kkt = np.zeros((len(active) + 1, len(active) + 1))
+        kkt[:-1, :-1] = 2 * G
+        kkt[:-1, -1] = c[active]
+        kkt[-1, :-1] = c[active]
+        rhs = np.r_[2 * Xa.T @ (s * y), target]
+        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
+        if (sol >= -1e-12).all():
+            w = np.zeros(k)
+            w[active] = np.maximum(sol, 0.0)
+            return w
+        active.pop(int(np.argmin(sol)))
+    return np.zeros(k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_active_set_solve_with_one_gram_matches_recomputing_it(seed):
+    """The speed-up keeps the solution: the same weights (to rounding) as recomputing the
+    Gram matrix per active set, on problems where some estimators must be dropped
+    (columns anti-correlated with the demand push their weights below zero)."""
+    rng = np.random.default_rng(seed)
+    n, k = 2000, 8
+    X = rng.gamma(0.8, 2.0, (n, k))
+    mix = np.array([0.7, 0.5, -0.4, 0.2, -0.3, 0.1, 0.0, 0.3])
+    truth = np.maximum(X @ mix + rng.normal(0, 0.3, n), 0.0)
+    s = rng.uniform(0.2, 2.0, n)
+    for c, target in ((s @ X, 1.1 * float(s @ truth)), (np.ones(k), 1.0)):
+        expected = _lsq_recomputing_the_gram(X, truth, s, c, target)
+        got = m._constrained_nonneg_lsq(X, truth, s, c, target)
+        assert (expected == 0).sum() >= 1  # the case exercises dropped estimators
+        assert got == pytest.approx(expected, abs=1e-9)

@@ -13,6 +13,7 @@ from spark_jobs.forecast import job, run, series
 from spark_jobs.forecast.config import ForecastConfig
 from spark_jobs.forecast.ensemble import forecast_origin
 from spark_jobs.forecast.estimators import ESTIMATORS
+from spark_jobs.forecast.timing import STEP_LOG
 
 RUN = dt.date(2024, 3, 31)
 
@@ -151,7 +152,16 @@ def test_weekday_profile_is_zero_on_closed_weekdays_and_averages_one():
 def test_run_forecast_with_backtest(spark):
     sales, _ = _shop()
     config = ForecastConfig(horizon=14, fit_windows=2, backtest_origins=3)
+    STEP_LOG.clear()
     result = run.run_forecast(spark.createDataFrame(sales), _shop_articles(spark), RUN, config)
+    # The step log the task log and bench_pipeline read, in the order the steps ran.
+    assert [step for step, _ in STEP_LOG] == [
+        "sales history and shop, product-type and department totals",
+        "articles on sale at the run date and 3 backtest origins",
+        "per-article features and level estimates (Python workers), collected",
+        "forecast at the run date (driver)",
+        "backtest: 3 origins forecast and scored (driver)",
+    ]
     out = result.forecast.toPandas()
     assert sorted(out.article_id.unique()) == ["NEW", "RARE", "STEADY", "UNSOLD"]
     assert len(out) == 4 * 14
