@@ -261,12 +261,13 @@ def article_rows(
             buyers = (y > 0).astype(float)
         is_open = ~np.isin(start + np.arange(n_days), closed)
         start_date = start.astype(dt.date)
+    article = {
+        "article_id": first["article_id"],
+        "product_type_name": first["product_type_name"], "department_name": first["department_name"],
+        "is_new": bool(first["is_new"]),
+    }  # fmt: skip
     for origin in origins:
-        base = {
-            "article_id": first["article_id"], "origin": origin,
-            "product_type_name": first["product_type_name"], "department_name": first["department_name"],
-            "is_new": bool(first["is_new"]),
-        }  # fmt: skip
+        base = {**article, "origin": origin}
         if sold.empty or origin < start_date:
             if origin == run_date:
                 rows.append({**base, "n_hist": 0, "mean_hist": 0.0, "demand_class": "none",

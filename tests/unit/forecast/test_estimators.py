@@ -181,3 +181,17 @@ def test_active_set_solve_with_one_gram_matches_recomputing_it(seed):
         got = m._constrained_nonneg_lsq(X, truth, s, c, target)
         assert (expected == 0).sum() >= 1  # the case exercises dropped estimators
         assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_mean_and_median_helpers_equal_numpys_bit_for_bit():
+    """The per-article features use these instead of np.mean / np.median for speed; the
+    forecast's numbers must not move (== on floats, not approx)."""
+    rng = np.random.default_rng(3)
+    for size in [1, 2, 3, 4, 7, 8, 28, 91, 182, 1000]:
+        for _ in range(20):
+            a = rng.gamma(0.4, 5.0, size) * (rng.random(size) < 0.6)
+            assert m._mean(a) == np.mean(a)
+            assert m._median(a) == np.median(a)
+            assert m._mean(a[-7:]) == a[-7:].mean()
+    with_nan = np.array([1.0, np.nan, 3.0, 2.0])
+    assert np.isnan(m._median(with_nan)) and np.isnan(np.median(with_nan))
