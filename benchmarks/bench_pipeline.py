@@ -56,10 +56,12 @@ PEERS = Path(__file__).resolve().parent / "als_peers_runs.json"  # bench_als_pee
 CAPACITY = REPO / "docs" / "CAPACITY.md"
 CLUSTER = {"workers": 2, "cores": 1, "memory": "6g", "executor_memory": "5g"}
 RUN_DATE = "2024-06-30"
-# The Spark jobs' step logs (spark_jobs.timing.StepLog): "[recommend] <step>: 1.2 s".
-STEP_LINE = re.compile(r"^\[(?P<stage>recommend|forecast)\] (?P<step>.+): (?P<seconds>[0-9.]+) s$")
 # The record's key of each stage's step log (recommend's predates the forecast's).
 STEP_KEYS = {"recommend": "steps", "forecast": "forecast_steps"}
+# The Spark jobs' step logs (spark_jobs.timing.StepLog): "[recommend] <step>: 1.2 s".
+STEP_LINE = re.compile(
+    rf"^\[(?P<stage>{'|'.join(STEP_KEYS)})\] (?P<step>.+): (?P<seconds>[0-9.]+) s$"
+)
 
 
 def step_logs(stderr: str) -> dict[str, list[tuple[str, float]]]:

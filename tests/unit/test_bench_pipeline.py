@@ -127,7 +127,7 @@ def test_each_stage_step_log_is_read_and_tabled(bench):
         logs,
         {**logs, "forecast_steps": [("per-article features", 12.2), logs["forecast_steps"][1]]},
     ]
-    table = bench.step_table("forecast", "demo", [{**r} for r in runs] + [dict(logs)])
+    table = bench.step_table("forecast", "demo", [*runs, logs])
     assert table[0] == "Where `forecast` goes (demo shop, its step log, median of the runs):"
     assert "| per-article features | 10.2 |" in table
     assert bench.step_table("forecast", "demo", [{"steps": logs["steps"]}]) == []
